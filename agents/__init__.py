@@ -1,0 +1,1 @@
+"""Policies, trainers and adapters to external RL trainers."""

@@ -1,0 +1,1 @@
+"""Benchmark suites, the runner, leaderboards and performance benchmarks."""

@@ -1,0 +1,1 @@
+"""Environment families: one module or folder per family (see ``feedback_gym.registration``)."""

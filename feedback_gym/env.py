@@ -1,0 +1,290 @@
+"""The one multi-turn step loop every feedback-gym environment shares.
+
+:class:`FeedbackEnv` orchestrates a step and nothing more: read the action, ask the verifier for a
+verdict, render feedback in the chosen mode, compute the reward, count turns. Families (code, math,
+tools, countdown) subclass it to supply a task source, a verifier, extra feedback modes and the
+schema of user-supplied tasks; none of them copies the loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import gymnasium as gym
+from gymnasium.error import ResetNeeded
+
+from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError
+from feedback_gym.feedback import (
+    GENERIC_FEEDBACK_MODES,
+    Attempt,
+    FeedbackContext,
+    FeedbackMode,
+    make_feedback,
+)
+from feedback_gym.rewards import RewardConfig
+from feedback_gym.tasks import Task, TaskSource, draw_index
+from feedback_gym.text import (
+    MAX_ACTION_CHARS,
+    MAX_OBSERVATION_CHARS,
+    clean_text,
+    coerce_action,
+    text_space,
+)
+from feedback_gym.verdict import GAVE_UP, Verdict, Verifier
+
+#: An action that is exactly this (ignoring surrounding whitespace and case) ends the episode.
+GIVE_UP_ACTION = "<give_up>"
+
+RESET_OPTIONS = ("task_id", "task", "task_index")
+
+
+class FeedbackEnv(gym.Env[str, str]):
+    """A multi-turn text environment: the agent acts, a verifier judges, feedback comes back.
+
+    ## Description
+    The base class of every feedback-gym environment. Subclasses pass a task source and a verifier
+    to ``__init__`` and may extend ``feedback_modes`` and override :meth:`task_from_dict` and
+    :meth:`format_prompt`.
+
+    ## Observation
+    Text: the task prompt after ``reset``, the feedback after each ``step``. ``info["messages"]``
+    holds the whole conversation as ``{"role", "content"}`` dicts.
+
+    ## Action
+    Text. An action that cannot be read (not text, empty, longer than ``MAX_ACTION_CHARS``) gets
+    feedback that says so and a zero success reward. ``"<give_up>"`` ends the episode.
+
+    ## Reward
+    The sum of the components in ``info["reward_components"]`` (see :class:`RewardConfig`).
+
+    ## Episode End
+    - ``terminated``: the task is solved, or the agent gave up.
+    - ``truncated``: ``max_turns`` actions were taken without solving the task.
+
+    ## Arguments
+    - ``source``: the :class:`TaskSource` to draw tasks from.
+    - ``verifier``: the :class:`Verifier` that judges actions.
+    - ``feedback``: a mode name from ``feedback_modes`` or a :class:`FeedbackMode` object.
+    - ``reward``: a :class:`RewardConfig`, a dict of its fields, or ``"binary"``/``"fraction"``.
+    - ``max_turns``: the number of attempts before truncation (>= 1).
+    - ``render_mode``: ``None``, ``"ansi"`` or ``"human"``.
+
+    ## Version History
+    - v0: initial release.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    feedback_modes: ClassVar[Mapping[str, Callable[..., FeedbackMode]]] = GENERIC_FEEDBACK_MODES
+
+    def __init__(
+        self,
+        source: TaskSource,
+        verifier: Verifier,
+        *,
+        feedback: str | FeedbackMode = "binary",
+        reward: RewardConfig | Mapping[str, Any] | str | None = None,
+        max_turns: int = 1,
+        render_mode: str | None = None,
+        feedback_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
+            raise ConfigError(f"max_turns must be an int >= 1; got {max_turns!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}; "
+                f"got {render_mode!r}"
+            )
+        self.source = source
+        self.verifier = verifier
+        self.feedback = make_feedback(feedback, self.feedback_modes, **dict(feedback_options or {}))
+        self.reward_config = RewardConfig.coerce(reward)
+        self.max_turns = max_turns
+        self.render_mode = render_mode
+        self.observation_space = text_space(MAX_OBSERVATION_CHARS)
+        self.action_space = text_space(MAX_ACTION_CHARS)
+        self._task: Task | None = None
+        self._history: list[Attempt] = []
+        self._messages: list[dict[str, str]] = []
+        self._turn = 0
+        self._ended = False
+
+    # ------------------------------------------------------------------ hooks for subclasses
+
+    def task_from_dict(self, data: Mapping[str, Any]) -> Task:
+        """Build a :class:`Task` from a user's dict (``reset(options={"task": ...})``).
+
+        The generic schema is ``{"prompt", "reference", "hidden"?, "metadata"?, "id"?}``.
+        Families override this to accept their own schemas (HumanEval, MBPP, question/answer).
+        """
+        if "prompt" not in data:
+            raise InvalidTaskError(
+                f"a task needs at least 'prompt' and 'reference'; got keys {sorted(data)}"
+            )
+        return Task(
+            id=str(data.get("id") or user_task_id(data)),
+            prompt=data["prompt"],
+            reference=data.get("reference"),
+            hidden=data.get("hidden", {}),
+            metadata={"source": "user", **dict(data.get("metadata", {}))},
+        )
+
+    def format_prompt(self, task: Task) -> str:
+        """The first observation for ``task`` (the prompt, plus the attempt budget when > 1)."""
+        if self.max_turns > 1:
+            return (
+                f"{task.prompt}\n\nYou have up to {self.max_turns} attempts; after each one you "
+                "will get feedback."
+            )
+        return task.prompt
+
+    # ------------------------------------------------------------------ the Gymnasium API
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Start an episode on a drawn task, or on the task named or given in ``options``.
+
+        ``options`` accepts ``task_id`` (a task of this env's source), ``task`` (a dict in the
+        family's schema) or ``task_index`` (an index into the source).
+        """
+        super().reset(seed=seed)
+        self._task = self._choose_task(dict(options or {}))
+        self._history = []
+        self._turn = 0
+        self._ended = False
+        prompt = clean_text(self.format_prompt(self._task))
+        self._messages = [{"role": "user", "content": prompt}]
+        return prompt, self._info(None, {})
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Judge one action and return the feedback, reward and episode flags."""
+        if self._task is None:
+            raise ResetNeeded("call reset() before step()")
+        if self._ended:
+            raise EpisodeEndedError(
+                "this episode has already ended (the task was solved, the agent gave up, or "
+                f"the {self.max_turns}-turn budget ran out); call reset() to start a new one"
+            )
+        self._turn += 1
+        text, verdict = self._judge(action)
+        context = FeedbackContext(
+            task=self._task,
+            action=text,
+            turn=self._turn,
+            max_turns=self.max_turns,
+            history=tuple(self._history),
+            rng=self.np_random,
+        )
+        components = self.reward_config.components(verdict, self._turn, context.history)
+        reward = float(sum(components.values()))
+        if verdict.error_kind == GAVE_UP:
+            feedback = "You gave up. The episode is over."
+        else:
+            feedback = self.feedback(verdict, context)
+        observation = clean_text(feedback) or "(no feedback)"
+        self._history.append(Attempt(text, verdict))
+        self._messages.append({"role": "assistant", "content": clean_text(text)})
+        self._messages.append({"role": "user", "content": observation})
+        terminated = verdict.solved or verdict.error_kind == GAVE_UP
+        truncated = not terminated and self._turn >= self.max_turns
+        self._ended = terminated or truncated
+        info = self._info(verdict, components)
+        if self.render_mode == "human":
+            self.render()
+        return observation, reward, terminated, truncated, info
+
+    def render(self) -> str | None:
+        """``"ansi"`` returns the transcript so far; ``"human"`` prints the newest message."""
+        if self.render_mode == "ansi":
+            return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in self._messages)
+        if self.render_mode == "human" and self._messages:
+            message = self._messages[-1]
+            print(f"[{message['role']}]\n{message['content']}\n")
+        return None
+
+    def oracle_action(self) -> str:
+        """An action that solves the current task (for tests, baselines and sanity checks)."""
+        if self._task is None:
+            raise ResetNeeded("call reset() before oracle_action()")
+        return self.verifier.reference_action(self._task)
+
+    @property
+    def task(self) -> Task | None:
+        """The current task (``None`` before the first reset)."""
+        return self._task
+
+    # ------------------------------------------------------------------ internals
+
+    def _choose_task(self, options: dict[str, Any]) -> Task:
+        unknown = set(options) - set(RESET_OPTIONS)
+        if unknown:
+            raise ConfigError(
+                f"unknown reset options {sorted(unknown)}; accepted: {', '.join(RESET_OPTIONS)}"
+            )
+        chosen = [key for key in RESET_OPTIONS if options.get(key) is not None]
+        if len(chosen) > 1:
+            raise ConfigError(f"give at most one of {', '.join(RESET_OPTIONS)}; got {chosen}")
+        if "task_id" in chosen:
+            task_id = options["task_id"]
+            if not isinstance(task_id, str):
+                raise ConfigError(f"task_id must be a str; got {type(task_id).__name__}")
+            return self.source.get(task_id)
+        if "task" in chosen:
+            data = options["task"]
+            if isinstance(data, Task):
+                return data
+            if not isinstance(data, Mapping):
+                raise InvalidTaskError(f"options['task'] must be a dict; got {type(data).__name__}")
+            return self.task_from_dict(data)
+        if "task_index" in chosen:
+            index = options["task_index"]
+            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                raise ConfigError(f"task_index must be an int >= 0; got {index!r}")
+            return self.source.task(index)
+        return self.source.task(draw_index(self.np_random, self.source.size))
+
+    def _judge(self, action: object) -> tuple[str, Verdict]:
+        text, problem = coerce_action(action)
+        if text is None:
+            return "", Verdict.invalid(problem or "the action could not be read")
+        if len(text) > MAX_ACTION_CHARS:
+            return text, Verdict.invalid(
+                f"the reply is {len(text)} characters long; at most {MAX_ACTION_CHARS} are read"
+            )
+        if not text.strip():
+            return text, Verdict.invalid("the reply is empty")
+        if text.strip().lower() == GIVE_UP_ACTION:
+            return text, Verdict(False, 0.0, error_kind=GAVE_UP, message="gave up")
+        assert self._task is not None
+        return text, self.verifier.verify(self._task, text)
+
+    def _info(self, verdict: Verdict | None, components: dict[str, float]) -> dict[str, Any]:
+        assert self._task is not None
+        best = max((a.verdict.score for a in self._history), default=0.0)
+        return {
+            "task_id": self._task.id,
+            "turn": self._turn,
+            "max_turns": self.max_turns,
+            "solved": bool(verdict is not None and verdict.solved),
+            "score": verdict.score if verdict is not None else 0.0,
+            "best_score": best,
+            "reward_components": dict(components),
+            "feedback_kind": self.feedback.kind,
+            "error_kind": verdict.error_kind if verdict is not None else None,
+            "verdict": verdict.public() if verdict is not None else None,
+            "task_metadata": self._task.public_metadata(),
+            "messages": [dict(m) for m in self._messages],
+        }
+
+
+def user_task_id(data: Mapping[str, Any]) -> str:
+    """A stable id for a user's task without one: ``"user/"`` plus a hash of its content.
+
+    >>> user_task_id({"prompt": "hi"}) == user_task_id({"prompt": "hi"})
+    True
+    """
+    blob = json.dumps(data, sort_keys=True, default=str).encode("utf-8", errors="replace")
+    return "user/" + hashlib.sha256(blob).hexdigest()[:12]

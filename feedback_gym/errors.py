@@ -1,0 +1,52 @@
+"""Every exception feedback-gym raises on purpose, in one place.
+
+Errors about *arguments* subclass ``ValueError`` so that callers who already catch ``ValueError``
+keep working; errors about the *episode state* subclass Gymnasium's own ``ResetNeeded``.
+"""
+
+from __future__ import annotations
+
+from gymnasium.error import ResetNeeded
+
+
+class FeedbackGymError(Exception):
+    """Base class of every feedback-gym error."""
+
+
+class ConfigError(FeedbackGymError, ValueError):
+    """A constructor argument or config value is invalid; the message says what is accepted."""
+
+
+class UnknownTaskError(FeedbackGymError, KeyError):
+    """A task id asked for by ``reset(options={"task_id": ...})`` does not exist in the source."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable.
+        return str(self.args[0]) if self.args else "unknown task"
+
+
+class InvalidTaskError(FeedbackGymError, ValueError):
+    """A user-supplied task (``reset(options={"task": ...})``) does not fit the expected schema."""
+
+
+class MissingReferenceError(FeedbackGymError, LookupError):
+    """The task has no reference solution, so no oracle action can be given."""
+
+
+class EpisodeEndedError(FeedbackGymError, ResetNeeded):
+    """``step`` was called after the episode terminated or truncated; call ``reset`` first."""
+
+
+class DependencyNotInstalled(FeedbackGymError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it."""
+
+
+def missing_dependency(module: str, extra: str) -> DependencyNotInstalled:
+    """Build the error raised when an optional import fails, with the pip command that fixes it.
+
+    >>> str(missing_dependency("docker", "docker"))
+    "The optional dependency 'docker' is not installed. Install it with: pip install 'feedback-gym[docker]'"
+    """
+    return DependencyNotInstalled(
+        f"The optional dependency {module!r} is not installed. "
+        f"Install it with: pip install 'feedback-gym[{extra}]'"
+    )

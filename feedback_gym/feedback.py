@@ -1,0 +1,250 @@
+"""Feedback modes: the ways one :class:`~feedback_gym.verdict.Verdict` can be shown to the agent.
+
+A mode is any callable ``(verdict, context) -> str`` with a ``kind`` attribute. The generic modes
+here work for every family; families add their own (``critique``, ``in_place``, ``model``) by
+extending their environment's ``feedback_modes`` mapping. The environment picks one with its
+``feedback=`` argument; the verdict, the reward and ``info`` do not depend on the choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from feedback_gym.errors import ConfigError
+from feedback_gym.tasks import Task
+from feedback_gym.verdict import CheckResult, Verdict
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One earlier turn of the episode: what the agent sent and what the verifier concluded."""
+
+    action: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class FeedbackContext:
+    """Everything a feedback mode may look at besides the verdict.
+
+    ``history`` holds the earlier attempts (not the current one); ``rng`` is the environment's
+    ``np_random``, so sampled phrasings are reproducible under a seed.
+    """
+
+    task: Task
+    action: str
+    turn: int
+    max_turns: int
+    history: Sequence[Attempt] = ()
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+
+@runtime_checkable
+class FeedbackMode(Protocol):
+    """Renders a verdict as the text the agent sees next."""
+
+    kind: str
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """Return the feedback text."""
+        ...
+
+
+def _turns_left(context: FeedbackContext) -> str:
+    left = context.max_turns - context.turn
+    if left <= 0:
+        return ""
+    return f" ({left} attempt{'s' if left != 1 else ''} left)"
+
+
+def _unreadable(verdict: Verdict) -> str | None:
+    """The explanation shown in every mode (except ``none``) when the action could not be checked."""
+    if verdict.message and not verdict.checks:
+        return verdict.message
+    return None
+
+
+class NoFeedback:
+    """``none``: the agent learns nothing, only that its answer was received."""
+
+    kind = "none"
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """Return a neutral acknowledgement."""
+        return "Your answer was recorded." + _turns_left(context)
+
+
+class BinaryFeedback:
+    """``binary``: correct or incorrect."""
+
+    kind = "binary"
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """Say whether the action solved the task."""
+        if verdict.solved:
+            return "Correct."
+        problem = _unreadable(verdict)
+        text = "Incorrect." if problem is None else f"Incorrect: {problem}"
+        return text + _turns_left(context)
+
+
+DEFAULT_UNARY_PHRASINGS: tuple[str, ...] = (
+    "Try again.",
+    "That is not right. Try again.",
+    "Your answer is incorrect. Please try again.",
+    "Not quite. Give it another try.",
+)
+
+
+class UnaryFeedback:
+    """``unary``: a bare request to try again, phrased from a configurable set with the env's rng.
+
+    As in "A Simple 'Try Again'" (UFO), the agent is told nothing but that it has not solved the
+    task yet; a solved task ends the episode with "Correct.".
+    """
+
+    kind = "unary"
+
+    def __init__(self, phrasings: Sequence[str] = DEFAULT_UNARY_PHRASINGS) -> None:
+        if not phrasings or not all(isinstance(p, str) and p.strip() for p in phrasings):
+            raise ConfigError("unary feedback needs at least one non-empty phrasing")
+        self.phrasings = tuple(phrasings)
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """Return a sampled "try again" phrasing (or "Correct.")."""
+        if verdict.solved:
+            return "Correct."
+        problem = _unreadable(verdict)
+        if problem is not None:
+            return f"{problem} Try again."
+        return self.phrasings[int(context.rng.integers(len(self.phrasings)))]
+
+
+class ScoreFeedback:
+    """``score``: how many checks passed (k of n), nothing about which."""
+
+    kind = "score"
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """Report k of n checks passed."""
+        if verdict.solved:
+            return f"Correct: all {len(verdict.checks) or 1} checks passed."
+        problem = _unreadable(verdict)
+        if problem is not None:
+            return f"Incorrect: {problem}" + _turns_left(context)
+        return (
+            f"Incorrect: {verdict.passed} of {len(verdict.checks)} checks passed."
+            + _turns_left(context)
+        )
+
+
+def describe_check(check: CheckResult, with_detail: bool) -> str:
+    """Render one failed check as a few indented lines."""
+    lines = [f"- {check.name}: failed"]
+    if check.input is not None:
+        lines.append(f"  input:    {check.input}")
+    if check.expected is not None:
+        lines.append(f"  expected: {check.expected}")
+    if check.got is not None:
+        lines.append(f"  got:      {check.got}")
+    if with_detail and check.detail:
+        lines.append("  " + check.detail.strip().replace("\n", "\n  "))
+    return "\n".join(lines)
+
+
+class TestsFeedback:
+    """``tests``: the first failing checks, each with input, expected and actual values."""
+
+    kind = "tests"
+    with_detail = False
+
+    def __init__(self, max_failures: int = 3) -> None:
+        if max_failures < 1:
+            raise ConfigError(f"max_failures must be >= 1; got {max_failures}")
+        self.max_failures = max_failures
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """List the first failing checks."""
+        if verdict.solved:
+            return f"Correct: all {len(verdict.checks) or 1} checks passed."
+        parts = []
+        problem = verdict.message
+        if problem:
+            parts.append(f"Incorrect: {problem}")
+        failed = verdict.failed_checks
+        if verdict.checks:
+            parts.append(f"{verdict.passed} of {len(verdict.checks)} checks passed.")
+        if failed:
+            shown = failed[: self.max_failures]
+            parts.append("\n".join(describe_check(c, self.with_detail) for c in shown))
+            if len(failed) > len(shown):
+                parts.append(f"({len(failed) - len(shown)} more failing checks not shown)")
+        parts.extend(self.extra(verdict))
+        if not parts:
+            parts.append("Incorrect.")
+        left = _turns_left(context).strip()
+        if left:
+            parts.append(left)
+        return "\n".join(parts)
+
+    def extra(self, verdict: Verdict) -> list[str]:
+        """Further evidence to show (nothing in ``tests`` mode)."""
+        return []
+
+
+class FullFeedback(TestsFeedback):
+    """``full``: the ``tests`` view plus tracebacks, stderr and compiler diagnostics."""
+
+    kind = "full"
+    with_detail = True
+
+    def extra(self, verdict: Verdict) -> list[str]:
+        """Show the textual evidence the verifier collected (stderr, diagnostics, traceback)."""
+        shown = []
+        for key in ("diagnostics", "traceback", "stderr", "stdout", "explanation"):
+            value = verdict.evidence.get(key)
+            if isinstance(value, str) and value.strip():
+                shown.append(f"[{key}]\n{value.strip()}")
+        return shown
+
+
+#: The generic modes, by name. Values are factories so every env gets its own instance.
+GENERIC_FEEDBACK_MODES: Mapping[str, Callable[[], FeedbackMode]] = {
+    "none": NoFeedback,
+    "binary": BinaryFeedback,
+    "unary": UnaryFeedback,
+    "score": ScoreFeedback,
+    "tests": TestsFeedback,
+    "full": FullFeedback,
+}
+
+
+def make_feedback(
+    spec: str | FeedbackMode, modes: Mapping[str, Callable[[], FeedbackMode]], **kwargs: Any
+) -> FeedbackMode:
+    """Resolve a ``feedback=`` argument (a mode name or a mode object) against ``modes``.
+
+    >>> make_feedback("binary", GENERIC_FEEDBACK_MODES).kind
+    'binary'
+    >>> make_feedback("loud", GENERIC_FEEDBACK_MODES)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: unknown feedback mode 'loud'; accepted: none, binary, ...
+    """
+    if isinstance(spec, str):
+        try:
+            factory = modes[spec]
+        except KeyError:
+            accepted = ", ".join(modes)
+            raise ConfigError(f"unknown feedback mode {spec!r}; accepted: {accepted}") from None
+        return factory(**kwargs)
+    if isinstance(spec, FeedbackMode):
+        return spec
+    raise ConfigError(
+        f"feedback must be a mode name ({', '.join(modes)}) or an object with a 'kind' "
+        f"and __call__(verdict, context); got {type(spec).__name__}"
+    )

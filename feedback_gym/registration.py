@@ -1,0 +1,46 @@
+"""Every registered environment id, and nothing else.
+
+Entry points are strings, so heavy imports (torch, docker, transformers) wait until ``gym.make``.
+Bump ``-vN`` whenever prompts, feedback or reward semantics change. Each family keeps its calls in
+its own section below; ``DESCRIPTIONS`` gives the one-line summary ``feedback-gym list`` prints.
+"""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register, registry
+
+DESCRIPTIONS: dict[str, str] = {}
+
+
+def _register(env_id: str, entry_point: str, description: str, **kwargs: object) -> None:
+    """Register ``env_id`` once (re-importing this module is harmless) and record its summary."""
+    DESCRIPTIONS[env_id] = description
+    if env_id not in registry:
+        register(id=env_id, entry_point=entry_point, **kwargs)  # type: ignore[arg-type]
+
+
+def feedback_gym_ids() -> list[str]:
+    """Every id this package registers, in registration order."""
+    return list(DESCRIPTIONS)
+
+
+# --- countdown (foundation) -------------------------------------------------------------------
+
+_register(
+    "Countdown-v0",
+    "feedback_gym.envs.countdown:CountdownEnv",
+    "Reach a target from given numbers with + - * /; rule-by-rule feedback, 4 attempts.",
+    kwargs={"max_turns": 4},
+)
+
+
+# --- code (issue: code environments) ---------------------------------------------------------
+
+
+# --- math (issue: math environments) ---------------------------------------------------------
+
+
+# --- retry (issue: multi-turn retry) ---------------------------------------------------------
+
+
+# --- tools (issue: tool use) -----------------------------------------------------------------

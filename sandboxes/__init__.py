@@ -1,0 +1,1 @@
+"""The Sandbox protocol and its backends: where model-written code runs, isolated."""
