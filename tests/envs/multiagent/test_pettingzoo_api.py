@@ -1,0 +1,62 @@
+"""PettingZoo's own API, parallel-API and seed tests, run on every multi-agent module."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
+
+from feedback_gym.envs.multiagent import code_critique_v0, solver_critic_v0
+
+from .scripted import tiny_code_family
+
+CASES = {
+    "solver_critic_v0": (solver_critic_v0, lambda: {"rounds": 2}),
+    "solver_critic_v0-critic_feedback": (solver_critic_v0, lambda: {"critic_feedback": "tests"}),
+    "code_critique_v0": (code_critique_v0, lambda: {"family": tiny_code_family(), "rounds": 2}),
+}
+
+
+@pytest.fixture(params=sorted(CASES))
+def module_and_kwargs(request):
+    return CASES[request.param]
+
+
+def test_aec_api(module_and_kwargs):
+    module, kwargs = module_and_kwargs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PettingZoo warns that Text spaces are not Box/Discrete
+        api_test(module.env(**kwargs()), num_cycles=20)
+
+
+def test_parallel_api(module_and_kwargs):
+    module, kwargs = module_and_kwargs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parallel_api_test(module.parallel_env(**kwargs()), num_cycles=20)
+
+
+def test_seeded_aec_games_repeat(module_and_kwargs):
+    module, kwargs = module_and_kwargs
+    seed_test(lambda: module.env(**kwargs()), num_cycles=10)
+
+
+def test_seeded_parallel_games_repeat(module_and_kwargs):
+    module, kwargs = module_and_kwargs
+    parallel_seed_test(lambda: module.parallel_env(**kwargs()), num_cycles=10)
+
+
+@pytest.mark.parametrize("module", [solver_critic_v0, code_critique_v0])
+def test_module_exposes_the_pettingzoo_entry_points(module):
+    assert callable(module.env) and callable(module.parallel_env) and callable(module.raw_env)
+    assert module.__name__.endswith("_v0")
+
+
+def test_different_seeds_draw_different_tasks():
+    game = solver_critic_v0.env()
+    ids = set()
+    for seed in range(5):
+        game.reset(seed=seed)
+        ids.add(game.unwrapped.infos["solver_0"]["task_id"])
+    assert len(ids) > 1
