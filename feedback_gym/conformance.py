@@ -197,7 +197,8 @@ def check_no_hidden_leak(make: EnvFactory, seeds: range = range(3)) -> None:
             for secret in secrets:
                 _require(
                     not any(secret in text for text in outputs),
-                    f"hidden material of {info['task_id']} appears in an observation or info: {secret[:60]!r}",
+                    f"hidden material of {info['task_id']} appears in an observation or info: "
+                    f"{secret[:60]!r}",
                 )
 
 

@@ -7,8 +7,8 @@ import pytest
 
 import feedback_gym  # noqa: F401
 from feedback_gym.env import FeedbackEnv
-from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError, UnknownTaskError
 from feedback_gym.envs.countdown import CountdownEnv, CountdownVerifier
+from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError, UnknownTaskError
 from feedback_gym.tasks import ListTaskSource, Task
 
 USER_TASK = {"numbers": [2, 3, 4], "target": 20, "solution": "(2 + 3) * 4"}
