@@ -123,3 +123,18 @@ def test_play_episode_matches_stepping_the_seats_by_hand():
     env = critic_seat(start_right=False)
     env.reset(seed=7)
     assert env.step("VERDICT: incorrect")[1] == returns["critic_0"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: solver_seat(),
+        lambda: critic_seat(start_right=False, rounds=2),
+        lambda: editor_critic_seat(rounds=2, rewards={"critic": "score_gain"}),
+    ],
+    ids=["solver-vs-oracle-critic", "critic-vs-gullible-solver", "code-critic-vs-literal-editor"],
+)
+def test_single_seat_views_pass_the_shipped_conformance_checks(make):
+    from feedback_gym.conformance import check_all
+
+    check_all(make)
