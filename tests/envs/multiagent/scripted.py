@@ -46,18 +46,18 @@ def _last(conversation: Conversation, role: str) -> str | None:
     return next((m["content"] for m in reversed(conversation) if m["role"] == role), None)
 
 
-def gullible_solver(start_right: bool) -> Scripted:
-    """Answers right (or wrong) first; switches answer whenever a critique says VERDICT: incorrect."""
+def gullible_solver(start_right: bool, wrong: str = WRONG) -> Scripted:
+    """Answers right (or ``wrong``) first; switches answer whenever a critique says VERDICT: incorrect."""
 
     def reply(conversation: Conversation, handle: Any) -> str:
         right = handle.oracle_action()
         previous = _last(conversation, "assistant")
         if previous is None:
-            return right if start_right else WRONG
+            return right if start_right else wrong
         told_wrong = parse_critic_verdict(_last(conversation, "user") or "") is False
         if not told_wrong:
             return previous
-        return WRONG if previous == right else right
+        return wrong if previous == right else right
 
     return Scripted(f"gullible-{'right' if start_right else 'wrong'}", reply)
 

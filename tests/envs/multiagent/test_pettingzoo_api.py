@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import closing
 
 import pytest
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
@@ -14,7 +15,9 @@ from .scripted import tiny_code_family
 CASES = {
     "solver_critic_v0": (solver_critic_v0, lambda: {"rounds": 2}),
     "solver_critic_v0-critic_feedback": (solver_critic_v0, lambda: {"critic_feedback": "tests"}),
-    "code_critique_v0": (code_critique_v0, lambda: {"family": tiny_code_family(), "rounds": 2}),
+    "code_critique_v0-tiny": (code_critique_v0, lambda: {"family": tiny_code_family(), "rounds": 2}),
+    "code_critique_v0-CodeFeedback": (code_critique_v0, lambda: {"rounds": 2}),
+    "solver_critic_v0-CodeFeedback": (solver_critic_v0, lambda: {"family": "CodeFeedback-v0"}),
 }
 
 
@@ -25,16 +28,18 @@ def module_and_kwargs(request):
 
 def test_aec_api(module_and_kwargs):
     module, kwargs = module_and_kwargs
-    with warnings.catch_warnings():
+    game = module.env(**kwargs())
+    with closing(game), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PettingZoo warns that Text spaces are not Box/Discrete
-        api_test(module.env(**kwargs()), num_cycles=20)
+        api_test(game, num_cycles=20)
 
 
 def test_parallel_api(module_and_kwargs):
     module, kwargs = module_and_kwargs
-    with warnings.catch_warnings():
+    game = module.parallel_env(**kwargs())
+    with closing(game), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parallel_api_test(module.parallel_env(**kwargs()), num_cycles=20)
+        parallel_api_test(game, num_cycles=20)
 
 
 def test_seeded_aec_games_repeat(module_and_kwargs):
