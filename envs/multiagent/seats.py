@@ -29,6 +29,7 @@ from feedback_gym.agents.policy import Policy, make_policy
 from feedback_gym.errors import ConfigError, EpisodeEndedError
 from feedback_gym.text import MAX_ACTION_CHARS, MAX_OBSERVATION_CHARS, text_space
 
+from .game import CritiqueGame
 from .views import CritiqueAECEnv
 
 
@@ -161,6 +162,11 @@ class SingleSeatEnv(gym.Env[str, str]):
         terminated = self._base.game.over
         self._ended = terminated
         return self._observation(), float(sum(info["reward_components"].values())), terminated, False, info
+
+    @property
+    def game(self) -> CritiqueGame:
+        """The game being played (its task, answers, critiques and every seat's messages)."""
+        return self._base.game
 
     def oracle_action(self) -> str:
         """The reference move of the trained seat in the current state."""

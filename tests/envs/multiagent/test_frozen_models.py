@@ -1,0 +1,50 @@
+"""A real transformers policy (the tiny random GPT-2 of the agents extras) as a frozen seat."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from feedback_gym.agents.policy import make_policy  # noqa: E402
+from feedback_gym.envs.multiagent import code_critique_v0, solver_critic_v0  # noqa: E402
+from feedback_gym.envs.multiagent.seats import SingleSeatEnv  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    return make_policy("tiny-random", max_new_tokens=24, temperature=0)
+
+
+def test_a_frozen_model_editor_revises_and_the_critic_is_paid_by_the_tests(tiny_model):
+    env = SingleSeatEnv(code_critique_v0.env(), "critic_0", {"editor_0": tiny_model})
+    try:
+        obs, info = env.reset(seed=0)
+        assert "[Program]" in obs and info["frozen"] == {"editor_0": "tiny-random"}
+        _, reward, terminated, truncated, info = env.step(env.oracle_action())
+        assert terminated and not truncated and math.isfinite(reward) and 0.0 <= reward <= 1.0
+        assert info["reward_components"]["outcome"] == reward
+        editor = env.game.messages["editor_0"]
+        assert [m["role"] for m in editor] == ["user", "assistant", "user"]  # the model's reply is in
+    finally:
+        env.close()
+
+
+def test_a_frozen_model_critic_gives_the_solver_its_feedback(tiny_model):
+    env = SingleSeatEnv(solver_critic_v0.env(rounds=2), "solver_0", {"critic_0": tiny_model})
+    try:
+        env.reset(seed=0)
+        obs, reward, terminated, _, info = env.step("<answer>0</answer>")
+        assert not terminated and reward == 0.0 and obs.startswith("[Reviewer's critique]")
+        critic_reply = env.game.messages["critic_0"][1]["content"]
+        assert critic_reply in obs  # the observation relays what the model wrote
+        _, reward, _, _, _ = env.step(env.oracle_action())
+        _, reward, terminated, _, info = env.step(env.oracle_action())
+        assert terminated and reward == 1.0 and info["solved"]
+    finally:
+        env.close()
