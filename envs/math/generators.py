@@ -133,7 +133,7 @@ def linear_equation(rng: random.Random, level: int) -> Problem:
     x = F(rng.randint(-9, 12)) if level < 3 else F(rng.randint(-20, 20), rng.choice((2, 3, 4, 5)))
     a = rng.choice([v for v in range(-9, 10) if v not in (0, 1)])
     c = 0 if level == 1 else rng.choice([v for v in range(-6, 7) if v not in (0, a)])
-    b = rng.randint(-20, 20)
+    b = rng.choice([v for v in range(-20, 21) if v])
     k = a - c
     d = k * x + b
     if level == 3:  # keep the constants whole: scale by x's denominator
@@ -243,10 +243,10 @@ def quadratic(rng: random.Random, level: int) -> Problem:
     assert root * root == disc
     small, large = sorted((F(r1), F(r2)))
     steps = [
-        step("the discriminant b^2 - 4ac", f"({b})^2 - 4*{a}*({c})", disc),
+        step("the discriminant of the quadratic", f"({b})^2 - 4*{a}*({c})", disc),
         step("the square root of the discriminant", f"sqrt({disc})", root),
-        step("the smaller root (-b - sqrt(D)) / (2a)", f"({-b} - {fmt(root)}) / {2 * a}", small),
-        step("the larger root (-b + sqrt(D)) / (2a)", f"({-b} + {fmt(root)}) / {2 * a}", large),
+        step("the smaller root from the quadratic formula", f"({-b} - {fmt(root)}) / {2 * a}", small),
+        step("the larger root from the quadratic formula", f"({-b} + {fmt(root)}) / {2 * a}", large),
     ]
     return Problem(question, tuple(steps), f"{fmt(small)}, {fmt(large)}")
 
@@ -260,7 +260,7 @@ def sequences(rng: random.Random, level: int) -> Problem:
         steps = [
             step("the number of steps from the first term to the term asked for", f"{n} - 1", n - 1),
             step("the total change over those steps", f"{n - 1} * {p(diff)}", (n - 1) * diff),
-            step(f"term number {n}", f"{first} + {p((n - 1) * diff)}", first + (n - 1) * diff),
+            step("the term asked for", f"{first} + {p((n - 1) * diff)}", first + (n - 1) * diff),
         ]
         last = first + (n - 1) * diff
         if level == 1:
@@ -268,7 +268,7 @@ def sequences(rng: random.Random, level: int) -> Problem:
         total = F(n * (first + last), 2)
         steps.append(
             step(
-                f"the sum of the first {n} terms, n(first + last)/2",
+                "the sum of the terms (the number of terms times the average of the first and last term)",
                 f"{n} * ({first} + {p(last)}) / 2",
                 total,
             )
@@ -282,9 +282,11 @@ def sequences(rng: random.Random, level: int) -> Problem:
     power = ratio**n
     total = F(first * (power - 1), ratio - 1)
     steps = [
-        step(f"the ratio raised to the power {n}", f"({ratio})^{n}", power),
-        step("the first term times (r^n - 1)", f"{first} * ({power} - 1)", first * (power - 1)),
-        step("the sum, dividing by (r - 1)", f"{first * (power - 1)} / ({ratio} - 1)", total),
+        step("the common ratio raised to the number of terms", f"({ratio})^{n}", power),
+        step(
+            "the first term times (that power minus unity)", f"{first} * ({power} - 1)", first * (power - 1)
+        ),
+        step("the sum, dividing by (the ratio minus unity)", f"{first * (power - 1)} / ({ratio} - 1)", total),
     ]
     return Problem(question, tuple(steps), fmt(total))
 

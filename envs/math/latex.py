@@ -17,17 +17,43 @@ MAX_EXPRESSION_CHARS = 400
 
 #: Function names allowed in an expression, and the sympy name each maps to.
 FUNCTIONS = {
-    "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan", "log": "log", "ln": "log",
-    "exp": "exp", "abs": "Abs",
+    "sqrt": "sqrt",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "log": "log",
+    "ln": "log",
+    "exp": "exp",
+    "abs": "Abs",
 }
 #: Constant names allowed, and their sympy names.
 CONSTANTS = {"pi": "pi", "π": "pi", "oo": "oo", "infty": "oo", "∞": "oo"}
 
 _SIMPLE_COMMANDS = {
-    r"\cdot": "*", r"\times": "*", r"\div": "/", r"\left": "", r"\right": "", r"\pi": " pi ",
-    r"\infty": " oo ", r"\ln": " ln ", r"\log": " log ", r"\sin": " sin ", r"\cos": " cos ",
-    r"\tan": " tan ", r"\exp": " exp ", r"\,": "", r"\;": "", r"\!": "", r"\ ": "", "−": "-",
-    "×": "*", "÷": "/", "·": "*", "√": " sqrt ", r"\lbrace": "{", r"\rbrace": "}",
+    r"\cdot": "*",
+    r"\times": "*",
+    r"\div": "/",
+    r"\left": "",
+    r"\right": "",
+    r"\pi": " pi ",
+    r"\infty": " oo ",
+    r"\ln": " ln ",
+    r"\log": " log ",
+    r"\sin": " sin ",
+    r"\cos": " cos ",
+    r"\tan": " tan ",
+    r"\exp": " exp ",
+    r"\,": "",
+    r"\;": "",
+    r"\!": "",
+    r"\ ": "",
+    "−": "-",
+    "×": "*",
+    "÷": "/",
+    "·": "*",
+    "√": " sqrt ",
+    r"\lbrace": "{",
+    r"\rbrace": "}",
 }
 _TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\.\d+|\d+)|([A-Za-zπ∞]+)|(\*\*|[-+*/^()]))")
 

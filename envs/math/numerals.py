@@ -27,9 +27,7 @@ _NUMBER = (
 _FRACTION = re.compile(
     r"(?P<sign>[-−]\s?)?\\[dt]?frac\s*\{\s*(?P<num>-?\d+(?:\.\d+)?)\s*\}\s*\{\s*(?P<den>-?\d+(?:\.\d+)?)\s*\}"
 )
-_SLASH = re.compile(
-    r"(?<![\w./])(?P<sign>[-−]\s?)?(?P<num>\d+)\s?/\s?(?P<den>\d+)(?![\w./])"
-)
+_SLASH = re.compile(r"(?<![\w./])(?P<sign>[-−]\s?)?(?P<num>\d+)\s?/\s?(?P<den>\d+)(?![\w./])")
 _SCALAR = re.compile(_NUMBER)
 
 
@@ -167,12 +165,35 @@ def format_number(value: Fraction) -> str:
 
 
 _UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 _TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
     "ninety": 90,
 }
 _WORD = re.compile(

@@ -102,6 +102,7 @@ def math_task(
     source: str,
     metadata: Mapping[str, Any] | None = None,
     extra_hidden: Mapping[str, Any] | None = None,
+    instructions: str = ANSWER_INSTRUCTIONS,
 ) -> Task:
     """Build a maths :class:`Task`: the question plus answer instructions, hidden answer and steps."""
     if not isinstance(question, str) or not question.strip():
@@ -111,7 +112,7 @@ def math_task(
     parsed = [s if isinstance(s, Step) else Step.from_dict(s) for s in steps]
     return Task(
         id=task_id,
-        prompt=f"{question.strip()}\n\n{ANSWER_INSTRUCTIONS}",
+        prompt=f"{question.strip()}\n\n{instructions}",
         reference=str(answer).strip(),
         hidden={
             "answer": str(answer).strip(),

@@ -34,10 +34,20 @@ def _parse(expression: str):  # noqa: ANN202 - sympy types are imported lazily
     from sympy.parsing.sympy_parser import auto_number, auto_symbol, parse_expr
 
     names = {
-        "Symbol": sympy.Symbol, "Integer": sympy.Integer, "Float": sympy.Float,
-        "Rational": sympy.Rational, "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos,
-        "tan": sympy.tan, "log": sympy.log, "exp": sympy.exp, "Abs": sympy.Abs, "pi": sympy.pi,
-        "oo": sympy.oo, "__builtins__": {},
+        "Symbol": sympy.Symbol,
+        "Integer": sympy.Integer,
+        "Float": sympy.Float,
+        "Rational": sympy.Rational,
+        "sqrt": sympy.sqrt,
+        "sin": sympy.sin,
+        "cos": sympy.cos,
+        "tan": sympy.tan,
+        "log": sympy.log,
+        "exp": sympy.exp,
+        "Abs": sympy.Abs,
+        "pi": sympy.pi,
+        "oo": sympy.oo,
+        "__builtins__": {},
     }
     return parse_expr(
         expression, local_dict={}, global_dict=names, transformations=(auto_symbol, auto_number)
@@ -68,8 +78,10 @@ def compare_sympy(a: str, b: str, rel_tol: float) -> tuple[bool, str]:
     symbols = sorted(left.free_symbols | right.free_symbols, key=str)
     rng = random.Random(0)
     for _ in range(4 if symbols else 1):
-        point = {s: sympy.Rational(rng.randint(-97, 97), rng.randint(1, 13)) + sympy.Rational(1, 7)
-                 for s in symbols}
+        point = {
+            s: sympy.Rational(rng.randint(-97, 97), rng.randint(1, 13)) + sympy.Rational(1, 7)
+            for s in symbols
+        }
         x = sympy.N(left.subs(point), 30)
         y = sympy.N(right.subs(point), 30)
         if not _close(x, y, rel_tol):
@@ -99,8 +111,11 @@ def handle(request: dict) -> dict:
                 import math_verify  # noqa: F401
             except ImportError:
                 return {"equal": None, "method": "none", "error": "math-verify is not installed"}
-            return {"equal": compare_math_verify(request["raw_a"], request["raw_b"]),
-                    "method": "math-verify", "error": None}
+            return {
+                "equal": compare_math_verify(request["raw_a"], request["raw_b"]),
+                "method": "math-verify",
+                "error": None,
+            }
         return {"equal": None, "method": "none", "error": "unreadable expression"}
     except MemoryError:
         return {"equal": None, "method": "none", "error": "out of memory"}
