@@ -13,12 +13,12 @@ as such. The words come from fixed templates and pass through the :class:`LeakFi
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from feedback_gym.envs.math.arithmetic import evaluate_arithmetic
 from feedback_gym.envs.math.equivalence import numbers_close
 from feedback_gym.envs.math.leaks import LeakFilter, Scrubbed
 from feedback_gym.envs.math.numerals import find_numbers, format_number, parse_number
@@ -86,45 +86,6 @@ class Diagnosis:
 # ---------------------------------------------------------------------------- arithmetic slips
 
 _EXPRESSION_TAIL = re.compile(r"([-\d(][\d\s.+\-*/×÷()x]*?)\s*=\s*(-?\d[\d,]*(?:\.\d+)?)\s*$")
-
-
-def evaluate_arithmetic(expression: str) -> Fraction | None:
-    """Exactly evaluate a short expression of numbers, + - * / and brackets; ``None`` otherwise.
-
-    Parsed with :mod:`ast` and walked by hand: nothing is executed.
-
-    >>> evaluate_arithmetic("197 - 63"), evaluate_arithmetic("(3 + 9) / 4"), evaluate_arithmetic("2 ** 99")
-    (Fraction(134, 1), Fraction(3, 1), None)
-    """
-    text = expression.replace("×", "*").replace("÷", "/").replace("−", "-")
-    text = re.sub(r"(?<=[\d)\s])x(?=[\d(\s])", "*", text).strip()
-    if not text or len(text) > 120:
-        return None
-    try:
-        tree = ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    return _walk(tree.body)
-
-
-def _walk(node: ast.AST) -> Fraction | None:
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return Fraction(str(node.value))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        inner = _walk(node.operand)
-        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
-        left, right = _walk(node.left), _walk(node.right)
-        if left is None or right is None:
-            return None
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Mult):
-            return left * right
-        return None if right == 0 else left / right
-    return None
 
 
 def arithmetic_slip(line: str) -> str | None:

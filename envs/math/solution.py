@@ -49,10 +49,17 @@ class Step:
         return data
 
     @classmethod
+    def from_expression(cls, hint: str, expression: str) -> Step:
+        """A step whose value is computed from an arithmetic ``expression`` (``"12 * 24"``)."""
+        return _from_expression(hint, expression)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
-        """Read a step from its dict form; the value may be a number or a numeric string."""
-        if not isinstance(data, Mapping) or "text" not in data:
+        """Read a step from ``{"text", "value", "hint"?}`` or ``{"hint", "expr"}`` (value computed)."""
+        if not isinstance(data, Mapping) or ("text" not in data and "expr" not in data):
             raise InvalidTaskError(f"a worked-solution step needs 'text' (and 'value'); got {data!r}")
+        if "expr" in data and data.get("value") is None:
+            return cls.from_expression(str(data.get("hint", "")), str(data["expr"]))
         raw = data.get("value")
         value = Fraction(raw) if isinstance(raw, int) else parse_number(str(raw)) if raw is not None else None
         if value is None:
@@ -60,6 +67,15 @@ class Step:
         if value is None:
             raise InvalidTaskError(f"step {data['text']!r} has no numeric 'value'")
         return cls(str(data["text"]), value, str(data.get("hint", "")), data.get("equation"))
+
+
+def _from_expression(hint: str, expression: str) -> Step:
+    from feedback_gym.envs.math.arithmetic import evaluate_arithmetic
+
+    value = evaluate_arithmetic(expression)
+    if value is None:
+        raise InvalidTaskError(f"step expression {expression!r} is not plain arithmetic")
+    return step(hint or "result", expression, value)
 
 
 def _last_number(text: str) -> Fraction | None:
