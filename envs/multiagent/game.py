@@ -38,6 +38,9 @@ from .rewards import (
 )
 
 RESET_OPTIONS = ("task_id", "task", "task_index")
+#: The family feedback modes the oracle critic renders a wrong answer's verdict with, by preference:
+#: a reference-guided verbal critique (maths) before per-test results (code, Countdown).
+ORACLE_CRITIQUE_MODES = ("critique", "tests")
 VERDICT_INSTRUCTION = 'End with a line "VERDICT: correct" or "VERDICT: incorrect".'
 
 
@@ -411,12 +414,16 @@ class CritiqueGame:
         raise ConfigError(f"unknown seat {seat!r}; seats: {', '.join(self.seats)}")
 
     def oracle_critique(self, answer: Attempt) -> str:
-        """A critique that states the right verdict and, when wrong, shows what the checker found."""
+        """A critique that states the right verdict and, when wrong, renders what the checker found.
+
+        The family's own reference-guided ``critique`` mode is used when it has one (it locates the
+        first wrong step without giving the answer away), else its ``tests`` mode.
+        """
         if answer.verdict.solved:
             return "The answer is correct.\nVERDICT: correct"
         modes = self.family.feedback_modes
-        mode = make_feedback("tests" if "tests" in modes else "binary", modes)
-        return f"{mode(answer.verdict, self._context(answer))}\nVERDICT: incorrect"
+        name = next(m for m in (*ORACLE_CRITIQUE_MODES, "binary") if m in modes)
+        return f"{make_feedback(name, modes)(answer.verdict, self._context(answer))}\nVERDICT: incorrect"
 
     def close(self) -> None:
         """Release the family environment (its sandbox, if any)."""
