@@ -83,3 +83,15 @@ _register(
 
 
 # --- tools (issue: tool use) -----------------------------------------------------------------
+
+
+# --- multiagent (issue: multi-agent critique games) ------------------------------------------
+# The PettingZoo games themselves (feedback_gym.envs.multiagent.*_v0) are not Gymnasium ids; these
+# are single-seat views of them, with the other seats played by frozen policies.
+
+_register(
+    "CodeCritic-v0",
+    "feedback_gym.envs.multiagent.code_critique_v0:critic_env",
+    "Give feedback on a program with an injected bug; a literal editor applies your 'Line N: ... should "
+    "be `...`' fixes; reward: unit-test score gain of the revision (CoffeeEval), 2 rounds.",
+)

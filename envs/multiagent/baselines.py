@@ -23,8 +23,7 @@ from typing import Any
 
 from feedback_gym.agents.policy import Conversation, Reply
 
-from .bugs import extract_program
-from .code_critique_v0 import fence
+from .bugs import extract_program, fence
 
 _INSTRUCTION = re.compile(r"line\s+(\d+)\s*:.*?should\s+(?:be|read)\s+`([^`\n]*)`", re.IGNORECASE)
 

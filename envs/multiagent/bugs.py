@@ -118,6 +118,15 @@ def _replace_return(tree: ast.AST, target: ast.AST) -> None:
                 return
 
 
+def fence(program: str) -> str:
+    r"""Put a program in a fenced Python block (the answer format of the code family).
+
+    >>> fence("print(1)\n")
+    '```python\nprint(1)\n```'
+    """
+    return f"```python\n{program.rstrip()}\n```"
+
+
 def candidate_bugs(source: str, kinds: tuple[str, ...] = BUG_KINDS) -> list[Bug]:
     r"""Every single-site bug of the given kinds, in a fixed order (empty if ``source`` does not parse).
 

@@ -4,7 +4,9 @@
 Coffee-Gym's feedback-on-feedback setting as a two-seat PettingZoo game. At reset the env takes a
 task of a code family and makes an erroneous program: the family's reference solution with one bug
 injected over the AST (``bugs.py``: off-by-one, flipped comparison, wrong operator, dropped return),
-kept only if the family's verifier (unit tests, run in its sandbox) says it fails; or, with
+kept only if the family's verifier (unit tests, run in its sandbox) says it fails. The bug is a
+function of the task id and ``bug_seed``, so ``reset(options={"task_id": ...})`` replays the same
+program and a benchmark sees a fixed set of erroneous programs. Or, with
 ``weak_solver``, a frozen policy's own failing attempt. The critic reads the task and the program and
 writes feedback; the editor revises the program from that feedback; the revision is run against the
 unit tests. Critique and revision repeat ``rounds`` times.
@@ -33,9 +35,10 @@ Terminated for both seats after the editor's last revision.
 ## Arguments
 ``family`` (a code env id or ``FeedbackEnv``; default ``"CodeFeedback-v0"``), ``family_kwargs``,
 ``rounds`` (default 1), ``rewards``, ``bug_kinds``, ``max_bug_tries`` (candidate bugs verified per
-task before drawing another task), ``weak_solver`` (a policy or spec whose failing attempt is the
-erroneous program; an injected bug is used when it solves the task), ``critic_feedback``,
-``render_mode``.
+task before drawing another task), ``bug_seed`` (which bug each task gets), ``weak_solver`` (a
+policy or spec whose failing attempt is the erroneous program; an injected bug is used when it
+solves the task), ``critic_feedback``, ``render_mode``. :func:`critic_env` is the critic seat as a
+Gymnasium env with a frozen editor (registered as ``CodeCritic-v0``).
 
 ## Version History
 - v0: initial release.
@@ -56,24 +59,17 @@ from feedback_gym.feedback import Attempt
 from feedback_gym.tasks import Task, draw_index
 from feedback_gym.verdict import INVALID_ACTION
 
-from .bugs import BUG_KINDS, Bug, extract_program, shuffled_bugs
+from .baselines import LiteralEditor
+from .bugs import BUG_KINDS, Bug, extract_program, fence, shuffled_bugs
 from .game import CritiqueGame, judge_action
 from .rewards import CritiqueRewards
+from .seats import SingleSeatEnv
 from .views import CritiqueAECEnv, CritiqueParallelEnv
 
 CRITIC = "critic_0"
 EDITOR = "editor_0"
 DEFAULT_FAMILY = "CodeFeedback-v0"
 MAX_TASK_DRAWS = 20
-
-
-def fence(program: str) -> str:
-    r"""Put a program in a fenced Python block (the answer format of the code family).
-
-    >>> fence("print(1)\n")
-    '```python\nprint(1)\n```'
-    """
-    return f"```python\n{program.rstrip()}\n```"
 
 
 class CodeCritiqueGame(CritiqueGame):
@@ -90,6 +86,7 @@ class CodeCritiqueGame(CritiqueGame):
         rewards: CritiqueRewards | Mapping[str, Any] | None = None,
         bug_kinds: tuple[str, ...] = BUG_KINDS,
         max_bug_tries: int = 8,
+        bug_seed: int = 0,
         weak_solver: Policy | str | None = None,
         critic_feedback: str | None = None,
         family_kwargs: Mapping[str, Any] | None = None,
@@ -99,7 +96,10 @@ class CodeCritiqueGame(CritiqueGame):
         unknown = set(bug_kinds) - set(BUG_KINDS)
         if unknown or not bug_kinds:
             raise ConfigError(f"bug_kinds must be a non-empty subset of {BUG_KINDS}; got {bug_kinds!r}")
+        if not isinstance(bug_seed, int) or isinstance(bug_seed, bool):
+            raise ConfigError(f"bug_seed must be an int; got {bug_seed!r}")
         self.bug_kinds = tuple(bug_kinds)
+        self.bug_seed = bug_seed
         self.max_bug_tries = max_bug_tries
         self.weak_solver = make_policy(weak_solver) if isinstance(weak_solver, str) else weak_solver
         if self.weak_solver is not None and not isinstance(self.weak_solver, Policy):
@@ -165,7 +165,7 @@ class CodeCritiqueGame(CritiqueGame):
 
     def _injected(self, task: Task) -> tuple[Attempt, Bug] | None:
         reference = extract_program(self.verifier.reference_action(task))
-        rng = random.Random(f"{task.id}:{int(self.rng.integers(2**31))}")
+        rng = random.Random(f"{task.id}:{self.bug_seed}")
         for bug in shuffled_bugs(reference, rng, self.bug_kinds)[: self.max_bug_tries]:
             program = fence(bug.program)
             verdict = self.verifier.verify(task, program)
@@ -229,3 +229,20 @@ def env(render_mode: str | None = None, **kwargs: Any) -> OrderEnforcingWrapper:
 def parallel_env(render_mode: str | None = None, **kwargs: Any) -> CritiqueParallelEnv:
     """The parallel env (the acting seat's action is read each step; see ``views.py``)."""
     return CritiqueParallelEnv(CodeCritiqueGame(**kwargs), render_mode=render_mode)
+
+
+def critic_env(
+    editor: Policy | str = "literal", rounds: int = 2, render_mode: str | None = None, **kwargs: Any
+) -> SingleSeatEnv:
+    """The critic seat as a Gymnasium env (registered as ``CodeCritic-v0``), the editor frozen.
+
+    ``editor="literal"`` (default) is :class:`~.baselines.LiteralEditor`, which applies only
+    ``Line N: ... should be `new``` instructions, so the critic must locate the bug and state its fix;
+    any policy or spec (``"smollm2"``, ``"hf:..."``) makes the editor a model. The critic's reward
+    defaults to ``score_gain`` (the revision's test score minus the criticised program's), so
+    feedback that changes nothing earns 0. Other arguments are those of :func:`env`.
+    """
+    kwargs.setdefault("rewards", {"critic": "score_gain"})
+    frozen = LiteralEditor() if editor == "literal" else editor
+    game = env(rounds=rounds, **kwargs)
+    return SingleSeatEnv(game, seat=CRITIC, frozen={EDITOR: frozen}, render_mode=render_mode)

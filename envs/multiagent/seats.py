@@ -29,7 +29,7 @@ from feedback_gym.agents.policy import Policy, make_policy
 from feedback_gym.errors import ConfigError, EpisodeEndedError
 from feedback_gym.text import MAX_ACTION_CHARS, MAX_OBSERVATION_CHARS, text_space
 
-from .game import CritiqueGame
+from .game import RESET_OPTIONS, CritiqueGame
 from .views import CritiqueAECEnv
 
 
@@ -144,8 +144,14 @@ class SingleSeatEnv(gym.Env[str, str]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """Start a game and play the frozen seats until the trained seat is to move."""
+        """Start a game and play the frozen seats until the trained seat is to move.
+
+        ``options`` accepts ``task_id``, ``task`` or ``task_index``; anything else is refused.
+        """
         super().reset(seed=seed)
+        unknown = sorted(set(options or {}) - set(RESET_OPTIONS))
+        if unknown:
+            raise ConfigError(f"unknown reset options {unknown}; accepted: {', '.join(RESET_OPTIONS)}")
         self.env.reset(seed=seed, options=options)
         self._advance()
         self._ended = False

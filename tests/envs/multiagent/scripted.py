@@ -17,8 +17,7 @@ from typing import Any
 
 from feedback_gym.agents.policy import Conversation, Reply
 from feedback_gym.env import FeedbackEnv
-from feedback_gym.envs.multiagent.bugs import extract_program
-from feedback_gym.envs.multiagent.code_critique_v0 import fence
+from feedback_gym.envs.multiagent.bugs import extract_program, fence
 from feedback_gym.envs.multiagent.rewards import parse_critic_verdict
 from feedback_gym.tasks import ListTaskSource, Task
 from feedback_gym.verdict import INVALID_ACTION, WRONG_ANSWER, CheckResult, Verdict

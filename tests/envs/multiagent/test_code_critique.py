@@ -31,14 +31,14 @@ def test_the_opening_program_is_a_failing_mutant_of_the_reference(task_id):
     assert "Waiting" in game.observe(EDITOR)
 
 
-def test_the_bug_is_a_function_of_the_seed():
-    def bug_at(seed):
-        game = make()
+def test_the_bug_is_a_function_of_the_task_and_bug_seed():
+    def bug_at(seed, bug_seed=0):
+        game = make(bug_seed=bug_seed)
         game.reset(seed=seed, options={"task_id": "tiny/is_sorted"})
         return game.game.bug
 
-    assert bug_at(5) == bug_at(5)
-    assert len({bug_at(s).program for s in range(8)}) > 1
+    assert bug_at(5) == bug_at(6)  # replaying a task id replays its program
+    assert len({bug_at(0, bug_seed=s).program for s in range(8)}) > 1
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -116,3 +116,5 @@ def test_arguments_are_checked():
         make(max_bug_tries=0)
     with pytest.raises(ConfigError, match="weak_solver"):
         make(weak_solver=3)
+    with pytest.raises(ConfigError, match="bug_seed"):
+        make(bug_seed="x")

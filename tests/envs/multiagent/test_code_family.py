@@ -91,3 +91,25 @@ def test_every_bundled_python_reference_gets_bugs_that_the_stated_fix_undoes():
             repaired = apply_line_instructions(bug.program, f"Line {bug.line}: should be `{bug.fixed_line}`")
             assert repaired == bug.fixed_program, (record["id"], bug.kind)
     assert with_bugs >= 0.9 * len(records)
+
+
+def test_registered_code_critic_pays_the_test_score_gain():
+    import gymnasium as gym
+
+    import feedback_gym  # noqa: F401
+
+    env = gym.make("CodeCritic-v0")
+    try:
+        obs, info = env.reset(seed=0)
+        opening = env.unwrapped.game.answers[0].verdict.score
+        assert "[Program]" in obs and info["frozen"] == {"editor_0": "literal-editor"}
+        _, reward, terminated, _, info = env.step("Looks fine.")
+        assert (reward, terminated) == (0.0, False) and info["round"] == 2
+        _, reward, terminated, _, info = env.step(env.unwrapped.oracle_action())
+        assert terminated and info["solved"] and reward == pytest.approx(1.0 - opening)
+        again, _ = env.reset(options={"task_id": info["task_id"]})
+        assert again == obs
+        with pytest.raises(ValueError, match="accepted"):
+            env.reset(options={"colour": "blue"})
+    finally:
+        env.close()
