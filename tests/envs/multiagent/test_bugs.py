@@ -61,3 +61,24 @@ def test_programs_without_sites_or_that_do_not_parse():
         inject_bug("pass\n", random.Random(0))
     with pytest.raises(ConfigError, match="unknown bug kinds"):
         candidate_bugs("x = 1\n", ("typo",))
+
+
+def test_mutation_report_counts_killed_and_surviving_bugs():
+    from feedback_gym.envs.multiagent.bugs import candidate_bugs as bugs_of
+    from feedback_gym.envs.multiagent.mutation_report import mutation_report
+
+    from .scripted import tiny_code_family
+
+    report = mutation_report(tiny_code_family())
+    expected = sum(len(bugs_of(ref)) for _, ref in TINY_PROGRAMS.values())
+    assert report.tasks == report.usable_tasks == 3
+    assert sum(report.total.values()) == sum(report.killed.values()) == expected  # AST match kills all
+    assert "all" in report.table() and report.survivors == []
+
+
+def test_mutation_report_command_on_the_code_family(capsys):
+    from feedback_gym.envs.multiagent.mutation_report import main
+
+    assert main(["--limit", "1", "--survivors"]) == 0
+    out = capsys.readouterr().out
+    assert "tasks: 1, with at least one failing bug (usable): 1" in out and "verifications in" in out
