@@ -7,6 +7,8 @@ One module per environment, each exposing ``env()`` (AEC), ``raw_env()`` and ``p
 - :mod:`.code_critique_v0`: a critic writes feedback on a program with an injected bug, an editor
   revises it; the critic earns the unit-test score of the revision (Coffee-Gym's CoffeeEval).
 
-:class:`.seats.SingleSeatEnv` fills every other seat with a frozen policy and turns the remaining
-seat into a plain Gymnasium env, so single-agent trainers can train a critic or a solver.
+Tasks and checking come from any feedback-gym family (``family="Countdown-v0"``,
+``"MathCritique-v0"``, ``"CodeFeedback-v0"``...). :class:`.seats.SingleSeatEnv` fills every other
+seat with a frozen policy and turns the remaining seat into a plain Gymnasium env, so single-agent
+trainers can train a critic or a solver; ``CodeCritic-v0`` registers one such view.
 """
