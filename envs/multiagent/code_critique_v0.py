@@ -180,7 +180,7 @@ class CodeCritiqueGame(CritiqueGame):
         label = "Program" if len(self.answers) == 1 else "Revised program"
         parts = [
             f"Give feedback on a program written for this task (round {round_} of {self.rounds}).",
-            f"[Task]\n{self.task.prompt}",
+            f"[Task]\n{self.task_statement()}",
             f"[{label}]\n{answer.action}",
         ]
         checker = self.checker_output(answer)
@@ -198,7 +198,7 @@ class CodeCritiqueGame(CritiqueGame):
         """The editor's view: the task and program (first time), then the critic's feedback."""
         parts = []
         if not self.messages[self.solver]:
-            parts += [f"[Task]\n{self.task.prompt}", f"[Program]\n{self.answers[-1].action}"]
+            parts += [f"[Task]\n{self.task_statement()}", f"[Program]\n{self.answers[-1].action}"]
         parts.append(f"[Feedback]\n{critique}")
         parts.append(
             f"Revise the program following the feedback (round {round_} of {self.rounds}) and reply "

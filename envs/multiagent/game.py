@@ -314,10 +314,14 @@ class CritiqueGame:
 
     # ------------------------------------------------------------------ prompts (overridable)
 
+    def task_statement(self) -> str:
+        """The task as the family words it for a solver (the same text for every seat)."""
+        return self.family.format_prompt(self.task)
+
     def solver_prompt(self) -> str:
         """The solver's first message: the task, and how the game goes."""
         return (
-            f"{self.family.format_prompt(self.task)}\n\nA reviewer will critique your answer and you "
+            f"{self.task_statement()}\n\nA reviewer will critique your answer and you "
             f"will revise it ({self.rounds} round{'s' if self.rounds != 1 else ''}); "
             "your last answer is the one scored."
         )
@@ -327,7 +331,7 @@ class CritiqueGame:
         label = "Answer" if len(self.answers) == 1 else "Revised answer"
         parts = [
             f"Review another agent's answer to this task (round {round_} of {self.rounds}).",
-            f"[Task]\n{self.task.prompt}",
+            f"[Task]\n{self.task_statement()}",
             f"[{label}]\n{answer.action}",
         ]
         checker = self.checker_output(answer)
