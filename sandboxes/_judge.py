@@ -215,7 +215,10 @@ def start_candidate_exec() -> tuple[int, socket.socket]:
             sys.executable,
             "-I",
             "-S",
-            os.path.abspath(sys.argv[0]),
+            # This module's own copy in the work dir (isolated mode does not put the script dir on sys.path).
+            os.path.abspath(
+                "feedback_gym_judge.py" if os.path.exists("feedback_gym_judge.py") else sys.argv[0]
+            ),
             "--candidate",
             str(candidate_end.fileno()),
         ],

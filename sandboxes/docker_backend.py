@@ -29,7 +29,7 @@ from feedback_gym.sandboxes.base import ExecResult, Job
 from feedback_gym.sandboxes.client import ServerDiedError, run_on_server
 from feedback_gym.sandboxes.config import DockerConfig
 from feedback_gym.sandboxes.image import SANDBOX_UID
-from feedback_gym.sandboxes.local import SERVER_PATH, SERVER_SOURCE
+from feedback_gym.sandboxes.local import JUDGE_PATH, JUDGE_SOURCE, SERVER_PATH, SERVER_SOURCE
 from feedback_gym.sandboxes.pool import PooledSandbox, Worker
 
 #: Label on every container we create (value: the sandbox's id).
@@ -116,6 +116,7 @@ class DockerWorker(Worker):
                 volumes={
                     str(self.dir): {"bind": SOCKET_DIR, "mode": "rw"},
                     str(SERVER_SOURCE): {"bind": SERVER_PATH, "mode": "ro"},
+                    str(JUDGE_SOURCE): {"bind": JUDGE_PATH, "mode": "ro"},
                 },
                 mem_limit=f"{cfg.memory_mb}m",
                 memswap_limit=f"{cfg.memory_mb}m",

@@ -41,6 +41,9 @@ from feedback_gym.sandboxes.pool import PooledSandbox, Worker
 SERVER_SOURCE = Path(__file__).with_name("_forkserver.py")
 #: Where the server script appears inside the boundary.
 SERVER_PATH = "/opt/feedback-gym/forkserver.py"
+JUDGE_SOURCE = Path(__file__).with_name("_judge.py")
+#: The judge sits next to the server so the server can import it once (``feedback_gym_judge``).
+JUDGE_PATH = "/opt/feedback-gym/feedback_gym_judge.py"
 #: Work dirs live on a private tmpfs of this size (a disk-fill attack ends here, not on the host).
 WORK_TMPFS_BYTES = 512 * 1024 * 1024
 #: Directory of the per-uid lock files (one worker per uid across every process on the machine).
@@ -101,6 +104,9 @@ def bwrap_argv(python: str, uid: int) -> list[str]:
         "--ro-bind",
         str(SERVER_SOURCE),
         SERVER_PATH,
+        "--ro-bind",
+        str(JUDGE_SOURCE),
+        JUDGE_PATH,
         "--chdir",
         "/",
     ]
