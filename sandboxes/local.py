@@ -28,13 +28,10 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 from feedback_gym.errors import SandboxUnavailableError
 from feedback_gym.sandboxes import _forkserver as wire
-from feedback_gym.sandboxes.base import ExecResult, Job
-from feedback_gym.sandboxes.client import ServerDiedError, run_on_server
 from feedback_gym.sandboxes.config import LocalConfig
 from feedback_gym.sandboxes.pool import PooledSandbox, Worker
 
@@ -151,15 +148,12 @@ class LocalWorker(Worker):
     """One bubblewrap-contained fork server with its own uid."""
 
     def __init__(self, config: LocalConfig, python: str) -> None:
+        super().__init__()
         self.config = config
         self.python = python
         self.process: subprocess.Popen[bytes] | None = None
-        self.sock: socket.socket | None = None
         self.uid = -1
         self._uid_fd = -1
-        self._lock = threading.Lock()
-        self._stopped = False
-        self.restarts = 0
 
     def start(self) -> None:
         """Lock a uid (once) and start bubblewrap with the fork server; wait for its hello."""
@@ -183,7 +177,7 @@ class LocalWorker(Worker):
             hello, _ = wire.recv_message(ours)
         except (OSError, EOFError, ValueError) as err:
             ours.close()
-            self._kill()
+            self.kill()
             raise SandboxUnavailableError(
                 f"the local fork server did not start ({err}); "
                 "run with FEEDBACK_GYM_SANDBOX_DEBUG=1 to see why"
@@ -193,24 +187,7 @@ class LocalWorker(Worker):
             raise SandboxUnavailableError(f"unexpected hello from the fork server: {hello!r}")
         self.sock = ours
 
-    def run(self, job: Job) -> ExecResult:
-        """Run one job; a dead server is replaced and the job reported as a sandbox error."""
-        with self._lock:
-            if self.sock is None:
-                try:
-                    self.start()
-                except SandboxUnavailableError as err:
-                    return ExecResult.sandbox_error(str(err))
-            try:
-                return run_on_server(self.sock, job)
-            except ServerDiedError as err:
-                self._kill()
-                if self._stopped:
-                    return ExecResult.sandbox_error("the sandbox was closed while the job ran")
-                self.restarts += 1
-                return ExecResult.sandbox_error(f"{err}; the worker was restarted")
-
-    def _kill(self) -> None:
+    def kill(self) -> None:
         """Stop the server we started (by its PID; bwrap's --die-with-parent takes the rest down)."""
         if self.sock is not None:
             self.sock.close()
@@ -224,10 +201,13 @@ class LocalWorker(Worker):
             self.process.wait()
             self.process = None
 
+    def alive(self) -> bool:
+        """The bubblewrap process we started still runs and the socket has not hung up."""
+        return self.process is not None and self.process.poll() is None and super().alive()
+
     def stop(self) -> None:
         """Stop the server for good and release the uid."""
-        self._stopped = True
-        self._kill()
+        super().stop()
         if self._uid_fd >= 0:
             os.close(self._uid_fd)
             self._uid_fd = -1
