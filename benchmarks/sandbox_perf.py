@@ -223,16 +223,22 @@ def benchmark(args: argparse.Namespace) -> dict[str, Method]:
 ATTACKS = {
     "infinite loop": "def add(a, b):\n    while True:\n        pass\n",
     "sleep": "import time\ndef add(a, b):\n    time.sleep(100)\n",
-    "fork bomb": "import os\ndef add(a, b):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n",
+    "fork bomb": (
+        "import os\ndef add(a, b):\n    while True:\n"
+        "        try:\n            os.fork()\n        except OSError:\n            pass\n"
+    ),
     "memory bomb": "def add(a, b):\n    x = []\n    while True:\n        x.append(bytearray(10**7))\n",
     "stdout flood": "def add(a, b):\n    while True:\n        print('x' * 1000)\n",
     "setsid daemon": (
-        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(1000)\n"
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n"
+        "    if os.fork() == 0:\n        time.sleep(1000)\n"
         "    os._exit(0)\ndef add(a, b):\n    return a + b + 1\n"
     ),
     "os._exit": "import os\ndef add(a, b):\n    os._exit(0)\n",
     "segfault": "import ctypes\ndef add(a, b):\n    ctypes.string_at(0)\n",
-    "always-true eq": "class E:\n    def __eq__(self, o):\n        return True\ndef add(a, b):\n    return E()\n",
+    "always-true eq": (
+        "class E:\n    def __eq__(self, o):\n        return True\ndef add(a, b):\n    return E()\n"
+    ),
     "kill the judge": "import os\ndef add(a, b):\n    os.kill(os.getppid(), 9)\n",
 }
 
@@ -260,7 +266,8 @@ def soak(args: argparse.Namespace) -> int:
     names = sorted(ATTACKS)
     limits = Limits(wall_seconds=3, cpu_seconds=2, memory_mb=256, processes=16, output_bytes=16384)
     print(
-        f"\nsoak: {n} harness checks on the local backend ({cores} workers), one attack in {attack_every}; {load()}"
+        f"\nsoak: {n} harness checks on the local backend ({cores} workers), "
+        f"one attack in {attack_every}; {load()}"
     )
     try:
         for _ in range(20):

@@ -83,7 +83,16 @@ def encode(value: object, depth: int = 0) -> object:
 
 
 def decode(data: object, depth: int = 0) -> object:
-    """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code)."""
+    """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code).
+
+    >>> value = [(1, "a"), {2: frozenset({3})}, b"x", 0.1, 2**70, None, {4.5}]
+    >>> decode(json.loads(json.dumps(encode(value)))) == value
+    True
+    >>> decode({"L": [{"E": "evil"}]})  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    feedback_gym.sandboxes._judge.Unsupported: unknown tag 'E'
+    """
     if depth > 200:
         raise Unsupported("value nested too deeply")
     if data is None or type(data) in (bool, str, int):
