@@ -122,6 +122,7 @@ class DockerWorker(Worker):
                 cap_add=SERVER_CAPS,
                 security_opt=["no-new-privileges"],
                 labels={LABEL: self.sandbox_id},
+                auto_remove=True,  # a server that loses its owner exits, and its container goes
                 name=f"feedback-gym-{self.sandbox_id}-{self.index}-{self.restarts}",
                 environment={},
             )

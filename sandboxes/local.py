@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from feedback_gym.errors import SandboxUnavailableError
@@ -49,6 +50,7 @@ UID_LOCK_DIR = Path(tempfile.gettempdir()) / "feedback-gym-sandbox-uids"
 #: jobs lose all of them at ``setuid``.
 SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 STARTUP_TIMEOUT = 20.0
+_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="feedback-gym-sandbox-spawner")
 
 
 def find_python() -> str:
@@ -161,7 +163,10 @@ class LocalWorker(Worker):
             self.uid, self._uid_fd = lock_uid(self.config.uid_base, self.config.uid_count)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self.process = subprocess.Popen(
+            # bwrap's --die-with-parent follows the *thread* that forked it, so every server is
+            # spawned from one long-lived thread, never from a caller's short-lived one.
+            self.process = _SPAWNER.submit(
+                subprocess.Popen,
                 bwrap_argv(self.python, self.uid),
                 stdin=theirs,
                 stdout=subprocess.DEVNULL,
@@ -169,7 +174,7 @@ class LocalWorker(Worker):
                 env={},
                 start_new_session=True,
                 close_fds=True,
-            )
+            ).result()
         finally:
             theirs.close()
         ours.settimeout(STARTUP_TIMEOUT)

@@ -11,6 +11,7 @@ import queue
 import select
 import socket
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -98,6 +99,7 @@ class PooledSandbox:
         self._closed = False
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        self._finalizer = weakref.finalize(self, _stop_workers, workers)
         try:
             for worker in workers:
                 worker.start()
@@ -161,5 +163,14 @@ class PooledSandbox:
     def __del__(self) -> None:
         try:
             self.close()
+        except Exception:  # noqa: BLE001, S110 - interpreter shutdown
+            pass
+
+
+def _stop_workers(workers: list[Worker]) -> None:
+    """Stop workers at garbage collection or interpreter exit (no container outlives its owner)."""
+    for worker in workers:
+        try:
+            worker.stop()
         except Exception:  # noqa: BLE001, S110 - interpreter shutdown
             pass
