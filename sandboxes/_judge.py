@@ -480,18 +480,24 @@ def main() -> None:
         os._exit(0)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    channel = os.fdopen(CHANNEL_FD, "w", encoding="utf-8")
+    channel = os.fdopen(CHANNEL_FD, "w", encoding="utf-8", buffering=1 << 20)
     pid, sock = start_candidate_fork()
     raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else os.read(0, 1 << 30)
     os.close(0)
     spec = json.loads(raw)
     nonce = spec["nonce"]
 
+    last_flush = [time.monotonic()]
+
     def emit(index: int, passed: bool, kind: str | None, message: str, **extra: object) -> None:
+        # Buffered: one write at the end costs the caller one wake-up instead of one per test; results
+        # still leave every half second, so a judge killed late in a long run keeps its early results.
         line = {"nonce": nonce, "index": index, "passed": passed, "kind": kind, "message": message[:4000]}
         line.update({k: v for k, v in extra.items() if v is not None})
         channel.write(json.dumps(line) + "\n")
-        channel.flush()
+        if time.monotonic() - last_flush[0] > 0.5:
+            channel.flush()
+            last_flush[0] = time.monotonic()
 
     judge = Judge(pid, sock, float(spec["timeout"]))
     judge.await_load()
