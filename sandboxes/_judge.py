@@ -430,8 +430,9 @@ def run_tests(spec: dict, judge: Judge, emit) -> None:  # noqa: ANN001
         ):
             namespace[name] = judge.proxy(name)
     entry = spec["entry_point"]
-    if entry in namespace:
-        namespace["candidate"] = namespace[entry]
+    # ``candidate`` always means the entry point (a program's own function named ``candidate`` never
+    # answers for it); a missing entry point fails each call with the program's AttributeError.
+    namespace[entry] = namespace["candidate"] = judge.proxy(entry)
     namespace["__fg_eq__"] = eq
     judge.deadline = time.monotonic() + judge.timeout * 4
     try:

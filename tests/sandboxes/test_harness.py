@@ -144,6 +144,7 @@ HACKS = {
         "        if isinstance(o, dict) and 'tests' in o and 'nonce' in o:\n            return o['tests']\n"
         "    return -1\n"
     ),
+    "defines_candidate_not_entry": "def candidate(x):\n    return x * x\n",
     "claims_builtin_exception": (
         "def square(x):\n    raise AssertionError('pretend the test assertion failed')\n"
     ),
