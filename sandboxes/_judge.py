@@ -158,11 +158,13 @@ def serve_candidate(sock: socket.socket) -> None:
             source = fh.read()
         exec(compile(source, "candidate.py", "exec"), module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - the program's failure to load is a result
+        _flush_output()
         send(sock, {"loaded": False, "error": _describe(exc)})
         return
     names = sorted(
         name for name, value in vars(module).items() if callable(value) and not name.startswith("__")
     )
+    _flush_output()
     send(sock, {"loaded": True, "names": names})
     while True:
         request = recv(sock)
@@ -174,7 +176,16 @@ def serve_candidate(sock: socket.socket) -> None:
             reply = {"ok": encode(result)}
         except BaseException as exc:  # noqa: BLE001 - the program's exception is the result
             reply = {"error": _describe(exc)}
+        _flush_output()  # the judge may kill this process right after the reply: prints must be out
         send(sock, reply)
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001, S110 - a closed or replaced stream is the program's business
+            pass
 
 
 def _describe(exc: BaseException) -> dict:
