@@ -27,15 +27,14 @@ from .loaders import (
 )
 from .schema import LANGUAGE_NAMES, bundled_record_to_task, hidden_cases, hidden_tests
 from .sources import make_task_source
-from .verifier import DEFAULT_LIMITS, CodeVerifier
+from .verifier import CodeVerifier
 
 
 class _SandboxHandle:
     """Starts the sandbox on first use and closes it with the env (or when the env is collected)."""
 
     def __init__(self, spec: str | LocalConfig | DockerConfig | Sandbox) -> None:
-        make_sandbox_check = isinstance(spec, str | LocalConfig | DockerConfig | Sandbox)
-        if not make_sandbox_check:
+        if not isinstance(spec, str | LocalConfig | DockerConfig | Sandbox):
             raise ConfigError(
                 "sandbox must be 'local', 'docker', a LocalConfig/DockerConfig or a Sandbox; "
                 f"got {type(spec).__name__}"
@@ -107,7 +106,8 @@ class CodeFeedbackEnv(FeedbackEnv):
       ``k`` tests of each task in the prompt. Visible tests may be quoted in feedback; the rest never are.
     - ``sandbox``: ``"local"`` (default), ``"docker"``, a ``LocalConfig``/``DockerConfig``, or a ready
       :class:`~feedback_gym.sandboxes.base.Sandbox` (shared, not closed by the env).
-    - ``limits``: :class:`~feedback_gym.sandboxes.base.Limits` for each run of the agent's program.
+    - ``limits``: :class:`~feedback_gym.sandboxes.base.Limits` of one run (``None``: the harness's
+      defaults). ``test_timeout``: wall-clock seconds for each function test (default 5).
     - ``feedback`` (default ``"full"``), ``feedback_options``, ``reward``, ``max_turns`` (default 4),
       ``render_mode``: as in :class:`~feedback_gym.env.FeedbackEnv`.
 
@@ -137,6 +137,7 @@ class CodeFeedbackEnv(FeedbackEnv):
         visible_tests: int | None = None,
         sandbox: str | LocalConfig | DockerConfig | Sandbox = "local",
         limits: Limits | None = None,
+        test_timeout: float = 5.0,
         **kwargs: Any,
     ) -> None:
         if visible_tests is not None and (
@@ -145,11 +146,14 @@ class CodeFeedbackEnv(FeedbackEnv):
             raise ConfigError(f"visible_tests must be None or an int >= 0; got {visible_tests!r}")
         if limits is not None and not isinstance(limits, Limits):
             raise ConfigError(f"limits must be a feedback_gym.sandboxes.Limits; got {type(limits).__name__}")
+        if isinstance(test_timeout, bool) or not isinstance(test_timeout, int | float) or not test_timeout > 0:
+            raise ConfigError(f"test_timeout must be a positive number of seconds; got {test_timeout!r}")
         self.visible_tests = visible_tests
         self._sandbox = _SandboxHandle(sandbox)
         source = make_task_source(tasks if tasks is not None else self.default_tasks,
                                   tasks_path=tasks_path, seed=seed)
-        verifier = CodeVerifier(self._sandbox, limits=limits or DEFAULT_LIMITS, visible=self.visible_count)
+        verifier = CodeVerifier(self._sandbox, limits=limits, test_timeout=float(test_timeout),
+                                visible=self.visible_count)
         kwargs.setdefault("feedback", "full")
         kwargs.setdefault("max_turns", 4)
         super().__init__(source, verifier, **kwargs)
