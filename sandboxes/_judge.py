@@ -364,6 +364,14 @@ class Judge:
         return remote
 
 
+def _thunk(expr: ast.expr) -> ast.Lambda:
+    """``lambda: expr`` so the judge records the call text before evaluating it (errors included)."""
+    args = ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
+    return ast.Lambda(args, expr)
+
+
 class _EqualityRecorder(ast.NodeTransformer):
     """Rewrite top-level ``assert A == B`` so the judge can report input, expected and got."""
 
@@ -372,7 +380,7 @@ class _EqualityRecorder(ast.NodeTransformer):
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
             call = ast.Call(
                 ast.Name("__fg_eq__", ast.Load()),
-                [test.left, test.comparators[0], ast.Constant(ast.unparse(test.left))],
+                [_thunk(test.left), _thunk(test.comparators[0]), ast.Constant(ast.unparse(test.left))],
                 [],
             )
             new = ast.Assert(call, node.msg)
@@ -389,8 +397,12 @@ def run_tests(spec: dict, judge: Judge, emit) -> None:  # noqa: ANN001
     namespace: dict = {"__builtins__": builtins, "__name__": "__tests__"}
     last: dict = {}
 
-    def eq(got: object, expected: object, call_text: str) -> bool:
-        last.update(input=call_text, expected=_short(expected), got=_short(got))
+    def eq(got_thunk, expected_thunk, call_text: str) -> bool:  # noqa: ANN001
+        last.update(input=call_text)
+        got = got_thunk()
+        last.update(got=_short(got))
+        expected = expected_thunk()
+        last.update(expected=_short(expected))
         return got == expected
 
     for name in judge.names:
