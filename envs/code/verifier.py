@@ -150,7 +150,7 @@ class CodeVerifier:
                 passed=outcome.passed,
                 input=redact(_show_call(outcome.input, entry_point), secrets),
                 expected=redact(outcome.expected, secrets),
-                got=outcome.got,
+                got=_got(outcome),
                 detail=None if outcome.passed else redact(clip(_describe(outcome)), secrets),
             ))
         return self._judge(task, checks, report.outcomes, program, secrets, {"stderr": report.stderr, "stdout": report.stdout})
@@ -175,7 +175,7 @@ class CodeVerifier:
                 passed=outcome.passed,
                 input=show_value(outcome.input),
                 expected=show_value(outcome.expected),
-                got=show_value(outcome.got),
+                got=show_value(outcome.got) if outcome.error_kind in (None, WRONG_ANSWER) else _got(outcome),
                 detail=None if outcome.passed else clip(_describe(outcome)),
             ))
         stderr = next((o.detail for o in outcomes if not o.passed and o.detail), "")
@@ -248,9 +248,21 @@ def show_value(value: str | None, limit: int = 500) -> str | None:
     return value
 
 
+def _got(outcome: TestOutcome) -> str | None:
+    """What the program produced: its value, or the error it raised (the ``tests`` view shows this)."""
+    if outcome.passed or outcome.error_kind == WRONG_ANSWER:
+        return outcome.got
+    return f"error: {outcome.message}" if outcome.message else outcome.got
+
+
 def _describe(outcome: TestOutcome) -> str | None:
-    """The one-line message of a failed test (the traceback goes to the evidence, once)."""
-    return outcome.message or None
+    """A failed test's message, when it says more than ``got`` already does (an assert's message)."""
+    message = outcome.message or ""
+    if not message or message in ("wrong answer", "wrong output", "an assertion failed"):
+        return None
+    if outcome.error_kind != WRONG_ANSWER:
+        return None  # already shown as "got: error: ..."
+    return message
 
 
 def error_kind_of(outcomes: Sequence[Any]) -> str:
