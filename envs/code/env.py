@@ -61,7 +61,7 @@ class _SandboxHandle:
 
 
 class CodeFeedbackEnv(FeedbackEnv):
-    """Write a program; see it run against unit tests; revise it.
+    r"""Write a program; see it run against unit tests; revise it.
 
     ## Description
     A multi-turn code-generation environment in the style of LeTI, RLTF and muCode: the agent reads a
@@ -115,7 +115,7 @@ class CodeFeedbackEnv(FeedbackEnv):
     >>> obs, info = env.reset(options={"task_id": "bundled/py/add_numbers"})
     >>> obs.splitlines()[0]
     'Write a Python function `add_numbers(a, b)`.'
-    >>> env.step("```python\\ndef add_numbers(a, b):\\n    return a - b\\n```")[1:3]
+    >>> env.step("```python\ndef add_numbers(a, b):\n    return a - b\n```")[1:3]
     (0.0, False)
     >>> env.step(env.unwrapped.oracle_action())[1:3]
     (1.0, True)
@@ -146,7 +146,8 @@ class CodeFeedbackEnv(FeedbackEnv):
             raise ConfigError(f"visible_tests must be None or an int >= 0; got {visible_tests!r}")
         if limits is not None and not isinstance(limits, Limits):
             raise ConfigError(f"limits must be a feedback_gym.sandboxes.Limits; got {type(limits).__name__}")
-        if isinstance(test_timeout, bool) or not isinstance(test_timeout, int | float) or not test_timeout > 0:
+        number = isinstance(test_timeout, int | float) and not isinstance(test_timeout, bool)
+        if not number or not test_timeout > 0:
             raise ConfigError(f"test_timeout must be a positive number of seconds; got {test_timeout!r}")
         self.visible_tests = visible_tests
         self._sandbox = _SandboxHandle(sandbox)
@@ -262,4 +263,5 @@ class CppCompilerFeedbackEnv(CodeFeedbackEnv):
         language = task.metadata.get("language", "cpp")
         compiler = "gcc -std=gnu17 -Wall" if language == "c" else "g++ -std=gnu++17 -Wall"
         prompt = super().format_prompt(task)
-        return f"{prompt}\n\nYour {LANGUAGE_NAMES.get(language, language)} program is compiled with `{compiler}`."
+        name = LANGUAGE_NAMES.get(language, language)
+        return f"{prompt}\n\nYour {name} program is compiled with `{compiler}`."

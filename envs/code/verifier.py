@@ -50,10 +50,10 @@ _REDACTED = "<hidden test>"
 
 
 def clip(text: str | None, limit: int = MAX_EVIDENCE_CHARS) -> str | None:
-    """Keep feedback readable: the head and tail of a long text, with a marker between.
+    r"""Keep feedback readable: the head and tail of a long text, with a marker between.
 
     >>> clip("x" * 10, limit=4)
-    'xx\\n[... 6 characters cut ...]\\nxx'
+    'xx\n[... 6 characters cut ...]\nxx'
     """
     if text is None or len(text) <= limit:
         return text
@@ -62,10 +62,10 @@ def clip(text: str | None, limit: int = MAX_EVIDENCE_CHARS) -> str | None:
 
 
 def redact(text: str | None, secrets: Sequence[str]) -> str | None:
-    """Replace every line of hidden test source found in ``text`` (a traceback may quote the test).
+    r"""Replace every line of hidden test source found in ``text`` (a traceback may quote the test).
 
-    >>> redact('File "t.py", line 3\\n    assert candidate(2) == 4', ["assert candidate(2) == 4"])
-    'File "t.py", line 3\\n    <hidden test>'
+    >>> redact('File "t.py", line 3\n    assert candidate(2) == 4', ["assert candidate(2) == 4"])
+    'File "t.py", line 3\n    <hidden test>'
     """
     if not text:
         return text
@@ -161,7 +161,8 @@ class CodeVerifier:
                 got=_got(outcome),
                 detail=None if outcome.passed else redact(clip(_describe(outcome)), secrets),
             ))
-        return self._judge(task, checks, report.outcomes, program, secrets, {"stderr": report.stderr, "stdout": report.stdout})
+        printed = {"stderr": report.stderr, "stdout": report.stdout}
+        return self._judge(task, checks, report.outcomes, program, secrets, printed)
 
     # ----------------------------------------------------------------------------------------- io
 
@@ -212,7 +213,7 @@ _DEFINES = r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{}\b"
 
 
 def complete_program(program: str, starter: str, entry_point: str) -> tuple[str, int]:
-    """Add what the task's starter code gave and the reply left out: imports and helper functions.
+    r"""Add what the task's starter code gave and the reply left out: imports and helper functions.
 
     HumanEval prompts define imports and helpers (``poly``, ``encode_cyclic``) next to the function to
     write, and the official evaluation runs prompt + completion; an agent that replies with only the
@@ -225,8 +226,9 @@ def complete_program(program: str, starter: str, entry_point: str) -> tuple[str,
     >>> code, offset = complete_program("def g(x):\n    return f(x)", starter, "g")
     >>> offset, code.splitlines()[0], code.splitlines()[-2]
     (1, 'import math', 'def f(x):')
-    >>> complete_program("def g(x):\n    return 1\ndef f(x):\n    return 2", "def f(x):\n    return x", "g")[0]
-    'def g(x):\n    return 1\ndef f(x):\n    return 2'
+    >>> mine = "def g(x):\n    return 1\ndef f(x):\n    return 2"
+    >>> complete_program(mine, "def f(x):\n    return x", "g")[0] == mine
+    True
     """
     if not starter.strip():
         return program, 0
@@ -253,7 +255,9 @@ def complete_program(program: str, starter: str, entry_point: str) -> tuple[str,
     return program, offset
 
 
-_LINE_REFERENCES = re.compile(r'(File "(?:candidate|main)\.py", line |\((?:candidate|main)\.py, line |main\.py:)(\d+)')
+_LINE_REFERENCES = re.compile(
+    r'(File "(?:candidate|main)\.py", line |\((?:candidate|main)\.py, line |main\.py:)(\d+)'
+)
 
 
 def shift_lines(text: str | None, offset: int) -> str | None:
@@ -281,7 +285,7 @@ def not_compiled(count: int, program: str, diagnostics: str, verb: str = "compil
 
 
 def clean_traceback(text: str | None) -> str | None:
-    """Keep only the frames of the agent's own program (the harness's frames are noise to it).
+    r"""Keep only the frames of the agent's own program (the harness's frames are noise to it).
 
     >>> print(clean_traceback('Traceback (most recent call last):\n  File "main.py", line 9, in serve\n'
     ...                       '    result = f()\n  File "candidate.py", line 2, in f\n    return xs[9]\n'

@@ -48,7 +48,8 @@ def test_check_env_strict(env_id: str) -> None:
 def test_registered_oracle_solves_and_junk_is_harmless(env_id: str) -> None:
     env = gym.make(env_id)
     try:
-        for junk in ["", "x" * 1_000_000, "\x00\x01 ```", "\ud800 print(1)", "```python\ndef f(:", b"\xff\xfe"]:
+        junk_actions = ["", "x" * 1_000_000, "\x00\x01 ```", "\ud800 print(1)", "```python\ndef f(:", b"\xff"]
+        for junk in junk_actions:
             env.reset(seed=3)
             obs, reward, terminated, _, info = env.step(junk)
             assert reward == 0.0 and not terminated and obs
@@ -79,7 +80,8 @@ def test_failing_then_fixed_program(sandbox) -> None:
     assert (reward, terminated, truncated) == (0.0, False, False)
     assert info["error_kind"] == "wrong_answer"
     assert 0 < info["score"] < 1
-    assert "input:    two_sum([3, 2, 4], 6)" in obs and "expected: [1, 2]" in obs and "got:      [0, 1]" in obs
+    assert "input:    two_sum([3, 2, 4], 6)" in obs
+    assert "expected: [1, 2]" in obs and "got:      [0, 1]" in obs
     obs, reward, terminated, truncated, info = env.step(env.oracle_action())
     assert (reward, terminated, info["solved"], info["turn"]) == (1.0, True, True, 2)
     assert obs.startswith("Correct")
@@ -106,7 +108,7 @@ def test_python_syntax_error_is_a_compile_error_with_a_line(sandbox) -> None:
 def test_c_compile_error_gives_diagnostics_with_line_numbers(sandbox) -> None:
     env = CppCompilerFeedbackEnv(sandbox=sandbox, reward={"error_penalties": {"compile_error": 0.1}})
     env.reset(options={"task_id": "bundled/c/sum-two"})
-    program = "#include <stdio.h>\nint main(void) {\n    long long a, b\n    scanf(\"%lld %lld\", &a, &b);\n}\n"
+    program = '#include <stdio.h>\nint main(void) {\n    long long a, b\n    scanf("%lld %lld", &a, &b);\n}\n'
     obs, reward, terminated, _, info = env.step(fence(program, "c"))
     assert info["error_kind"] == "compile_error" and not terminated
     assert re.search(r"main\.c:4:\d+: error: ", obs), obs
@@ -217,7 +219,8 @@ def test_fraction_reward_and_turn_penalty(sandbox) -> None:
 def test_turn_budget_truncates_and_a_timeout_is_feedback(sandbox) -> None:
     env = CodeFeedbackEnv(sandbox=sandbox, max_turns=2, test_timeout=0.5)
     env.reset(options={"task_id": "bundled/py/add_numbers"})
-    obs, _, terminated, truncated, info = env.step(fence("def add_numbers(a, b):\n    while True:\n        pass"))
+    hang = fence("def add_numbers(a, b):\n    while True:\n        pass")
+    obs, _, terminated, truncated, info = env.step(hang)
     assert info["error_kind"] == "timeout" and not terminated and not truncated
     _, _, terminated, truncated, _ = env.step(fence("def add_numbers(a, b):\n    return 0"))
     assert truncated and not terminated
@@ -229,8 +232,10 @@ def test_faking_a_pass_does_not_work(sandbox) -> None:
     fakes = [
         "import os\nos._exit(0)",
         "print('All tests passed')\nraise SystemExit(0)",
-        "class Yes:\n    def __eq__(self, other):\n        return True\n\ndef add_numbers(a, b):\n    return Yes()",
-        "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\ndef add_numbers(a, b):\n    return 0",
+        "class Yes:\n    def __eq__(self, other):\n        return True\n\n"
+        "def add_numbers(a, b):\n    return Yes()",
+        "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n"
+        "def add_numbers(a, b):\n    return 0",
     ]
     for fake in fakes:
         _, reward, terminated, _, info = env.step(fence(fake))

@@ -32,7 +32,8 @@ def test_humaneval_from_the_installed_package() -> None:
 
 def test_split_check_keeps_setup_and_loop_tests() -> None:
     source = (
-        "import math\nMETADATA = {}\n\ndef check(candidate):\n    xs = [1, 2]\n    assert candidate(xs) == 3\n"
+        "import math\nMETADATA = {}\n\ndef check(candidate):\n"
+        "    xs = [1, 2]\n    assert candidate(xs) == 3\n"
         "    for i in range(3):\n        assert candidate([i]) == i\n    assert True\n"
     )
     setup, tests = split_check(source)
