@@ -19,6 +19,7 @@ from feedback_gym.sandboxes.base import Limits, Sandbox
 from feedback_gym.sandboxes.config import DockerConfig, LocalConfig, make_sandbox
 from feedback_gym.tasks import Task, TaskSource
 
+from .feedback import CodeFullFeedback, CodeTestsFeedback
 from .loaders import (
     apps_record_to_task,
     codecontests_record_to_task,
@@ -125,7 +126,9 @@ class CodeFeedbackEnv(FeedbackEnv):
     - v0: initial release.
     """
 
-    feedback_modes: ClassVar = GENERIC_FEEDBACK_MODES
+    feedback_modes: ClassVar = {
+        **GENERIC_FEEDBACK_MODES, "tests": CodeTestsFeedback, "full": CodeFullFeedback,
+    }
     default_tasks: ClassVar[str] = "bundled"
 
     def __init__(

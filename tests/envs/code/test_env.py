@@ -313,3 +313,14 @@ def test_limits_are_applied(sandbox) -> None:
     env.reset(options={"task_id": "bundled/py-io/sum-two"})
     _, _, _, _, info = env.step(fence("x = bytearray(1024 * 1024 * 1024)\nprint(3)"))
     assert info["error_kind"] in ("runtime_error", "wrong_answer") and not info["solved"]
+
+
+def test_compile_error_is_reported_once_in_tests_and_full(sandbox) -> None:
+    broken = fence("#include <stdio.h>\nint main(void) {\n    return 0\n}", "c")
+    for mode, wants_diagnostics in (("tests", False), ("full", True)):
+        env = CppCompilerFeedbackEnv(sandbox=sandbox, feedback=mode)
+        env.reset(options={"task_id": "bundled/c/sum-two"})
+        obs, *_ = env.step(broken)
+        assert obs.startswith("Incorrect: the program does not compile; none of the 8 tests ran.")
+        assert "not run" not in obs
+        assert bool(re.search(r"main\.c:4:\d+: error", obs)) is wants_diagnostics
