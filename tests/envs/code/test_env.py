@@ -323,4 +323,4 @@ def test_compile_error_is_reported_once_in_tests_and_full(sandbox) -> None:
         obs, *_ = env.step(broken)
         assert obs.startswith("Incorrect: the program does not compile; none of the 8 tests ran.")
         assert "not run" not in obs
-        assert bool(re.search(r"main\.c:4:\d+: error", obs)) is wants_diagnostics
+        assert bool(re.search(r"main\.c:3:\d+: error: expected", obs)) is wants_diagnostics
