@@ -83,7 +83,16 @@ def encode(value: object, depth: int = 0) -> object:
 
 
 def decode(data: object, depth: int = 0) -> object:
-    """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code)."""
+    """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code).
+
+    >>> value = [(1, "a"), {2: frozenset({3})}, b"x", 0.1, 2**70, None, {4.5}]
+    >>> decode(json.loads(json.dumps(encode(value)))) == value
+    True
+    >>> decode({"L": [{"E": "evil"}]})  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    feedback_gym.sandboxes._judge.Unsupported: unknown tag 'E'
+    """
     if depth > 200:
         raise Unsupported("value nested too deeply")
     if data is None or type(data) in (bool, str, int):
@@ -215,7 +224,10 @@ def start_candidate_exec() -> tuple[int, socket.socket]:
             sys.executable,
             "-I",
             "-S",
-            os.path.abspath(sys.argv[0]),
+            # This module's own copy in the work dir (isolated mode does not put the script dir on sys.path).
+            os.path.abspath(
+                "feedback_gym_judge.py" if os.path.exists("feedback_gym_judge.py") else sys.argv[0]
+            ),
             "--candidate",
             str(candidate_end.fileno()),
         ],
@@ -268,7 +280,8 @@ class Judge:
         self.load_error: dict | None = None
 
     def await_load(self) -> None:
-        self.sock.settimeout(self.timeout)
+        # Loading gets a generous floor: a fresh interpreter on a busy machine can take a second.
+        self.sock.settimeout(max(self.timeout, 10.0))
         try:
             hello = recv(self.sock)
         except TimeoutError:
