@@ -212,30 +212,35 @@ class CodeVerifier:
 _DEFINES = r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{}\b"
 
 
+_LINE_BUFFERED = "import sys as _fg_sys; _fg_sys.stdout.reconfigure(line_buffering=True)"
+
+
 def complete_program(program: str, starter: str, entry_point: str) -> tuple[str, int]:
-    r"""Add what the task's starter code gave and the reply left out: imports and helper functions.
+    r"""Prepare a function-task program: line-buffered prints, and the starter code's imports and helpers.
 
     HumanEval prompts define imports and helpers (``poly``, ``encode_cyclic``) next to the function to
     write, and the official evaluation runs prompt + completion; an agent that replies with only the
-    function should not fail for a missing helper. Imports go on one line before the program (the
-    returned offset, 0 or 1, lets tracebacks be renumbered); helpers the reply does not define go after
+    function should not fail for a missing helper. One line goes before the program: it makes the
+    program's ``print`` output line-buffered (the harness ends the program's process without flushing,
+    and printed debugging output is feedback the agent asked for) and holds the starter's imports; the
+    returned offset (0 or 1) lets tracebacks be renumbered. Helpers the reply does not define go after
     it (a function's globals are looked up when it runs). Only the task's own trusted starter code is
     parsed here; the reply is only searched as text.
 
     >>> starter = "import math\ndef f(x):\n    return x\ndef g(x):\n    '''doc'''\n"
     >>> code, offset = complete_program("def g(x):\n    return f(x)", starter, "g")
-    >>> offset, code.splitlines()[0], code.splitlines()[-2]
-    (1, 'import math', 'def f(x):')
+    >>> offset, code.splitlines()[0].endswith("; import math"), code.splitlines()[-2]
+    (1, True, 'def f(x):')
     >>> mine = "def g(x):\n    return 1\ndef f(x):\n    return 2"
-    >>> complete_program(mine, "def f(x):\n    return x", "g")[0] == mine
+    >>> complete_program(mine, "def f(x):\n    return x", "g")[0].split("\n", 1)[1] == mine
     True
+    >>> complete_program("from __future__ import annotations\ndef g(x): ...", "", "g")[1]
+    0
     """
-    if not starter.strip():
-        return program, 0
     try:
-        tree = ast.parse(starter)
+        tree = ast.parse(starter) if starter.strip() else ast.Module(body=[], type_ignores=[])
     except SyntaxError:
-        return program, 0
+        tree = ast.Module(body=[], type_ignores=[])
     imports = [
         ast.unparse(node) for node in tree.body
         if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", "") != "__future__"
@@ -247,8 +252,8 @@ def complete_program(program: str, starter: str, entry_point: str) -> tuple[str,
         and not re.search(_DEFINES.format(re.escape(node.name)), program, re.MULTILINE)
     ]
     offset = 0
-    if imports and "__future__" not in program:
-        program = "; ".join(imports) + "\n" + program
+    if "__future__" not in program:  # a __future__ import must stay the first statement
+        program = "; ".join([_LINE_BUFFERED, *imports]) + "\n" + program
         offset = 1
     if helpers:
         program = program.rstrip() + "\n\n\n" + "\n\n\n".join(helpers) + "\n"

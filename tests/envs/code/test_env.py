@@ -324,3 +324,13 @@ def test_compile_error_is_reported_once_in_tests_and_full(sandbox) -> None:
         assert obs.startswith("Incorrect: the program does not compile; none of the 8 tests ran.")
         assert "not run" not in obs
         assert bool(re.search(r"main\.c:3:\d+: error: expected", obs)) is wants_diagnostics
+
+
+def test_prints_reach_full_feedback_and_line_numbers_are_the_programs(sandbox) -> None:
+    env = CodeFeedbackEnv("humaneval", sandbox=sandbox)
+    env.reset(options={"task_id": "HumanEval/0"})  # its starter code brings `from typing import List`
+    program = "def has_close_elements(numbers: List[float], threshold):\n    print('seen', len(numbers))\n" \
+              "    return numbers[99]"
+    obs, *_ = env.step(fence(program))
+    assert "[stdout]\nseen 6" in obs
+    assert 'File "candidate.py", line 3, in has_close_elements' in obs
