@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from feedback_gym.errors import MissingReferenceError
+from feedback_gym.errors import MissingReferenceError, SandboxClosedError, SandboxUnavailableError
 from feedback_gym.sandboxes.base import Limits, Sandbox
 from feedback_gym.sandboxes.harness import (
     FUNCTION_TEST_LIMITS,
@@ -120,6 +120,8 @@ class CodeVerifier:
             if task.metadata.get("style") == "io":
                 return self._verify_io(task, parsed.code, language)
             return self._verify_function(task, parsed.code)
+        except (SandboxUnavailableError, SandboxClosedError):
+            raise  # no sandbox at all is the user's set-up to fix, not a zero reward to train on
         except Exception as err:  # noqa: BLE001 - a checker failure is reported, never raised
             return Verdict(False, 0.0, error_kind=INTERNAL_ERROR, parsed=parsed.code,
                            message=f"the checker failed ({type(err).__name__}: {err}); this is not "

@@ -13,7 +13,8 @@ from gymnasium.utils.env_checker import check_env
 import feedback_gym  # noqa: F401 - registers the ids
 from feedback_gym.envs.code import CodeFeedbackEnv, CppCompilerFeedbackEnv
 from feedback_gym.envs.code.loaders import humaneval_path
-from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError
+from feedback_gym.envs.code.mutants import wrong_answer_program
+from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError, SandboxClosedError
 from feedback_gym.sandboxes import Limits, make_sandbox
 from feedback_gym.tasks import read_jsonl
 
@@ -334,3 +335,33 @@ def test_prints_reach_full_feedback_and_line_numbers_are_the_programs(sandbox) -
     obs, *_ = env.step(fence(program))
     assert "[stdout]\nseen 6" in obs
     assert 'File "candidate.py", line 3, in has_close_elements' in obs
+
+
+def test_a_closed_sandbox_is_an_error_not_a_zero_reward() -> None:
+    box = make_sandbox("local")
+    env = CodeFeedbackEnv(sandbox=box)
+    env.reset(options={"task_id": "bundled/py/add_numbers"})
+    box.close()
+    with pytest.raises(SandboxClosedError):
+        env.step(env.oracle_action())
+
+
+def test_user_task_in_bundled_schema_with_io_cases(sandbox) -> None:
+    task = {"prompt": "Read n and print n squared.", "language": "python", "style": "io",
+            "cases": [["2\n", "4\n"], ["3\n", "9\n"], ["-4\n", "16\n"]],
+            "solution": "print(int(input()) ** 2)"}
+    env = CodeFeedbackEnv(sandbox=sandbox)
+    obs, info = env.reset(options={"task": task})
+    assert info["task_id"].startswith("user/") and obs.startswith("Read n")
+    _, reward, *_ = env.step(fence("print(int(input()) * 2)"))
+    assert reward == 0.0
+    _, reward, terminated, _, _ = env.step(env.oracle_action())
+    assert (reward, terminated) == (1.0, True)
+
+
+def test_generated_broken_variants_fail(sandbox) -> None:
+    env = CodeFeedbackEnv("generated", seed=9, sandbox=sandbox, max_turns=1)
+    for index in range(10):
+        env.reset(options={"task_index": index})
+        _, reward, _, _, info = env.step(fence(wrong_answer_program(env.task)))
+        assert reward == 0.0 and info["error_kind"] == "wrong_answer"
