@@ -28,7 +28,7 @@ from .loaders import (
 )
 from .schema import LANGUAGE_NAMES, bundled_record_to_task, hidden_cases, hidden_tests
 from .sources import make_task_source
-from .verifier import CodeVerifier
+from .verifier import CodeVerifier, show_call
 
 
 class _SandboxHandle:
@@ -184,7 +184,7 @@ class CodeFeedbackEnv(FeedbackEnv):
                 parts.append("\n\n".join(examples))
             else:
                 entry = task.metadata.get("entry_point", "candidate")
-                lines = [t.replace("candidate", entry) for t in hidden_tests(task)[:shown]]
+                lines = [show_call(t, entry) for t in hidden_tests(task)[:shown]]
                 parts.append("Your function must pass tests like:\n```python\n" + "\n".join(lines) + "\n```")
         if self.max_turns > 1:
             parts.append(f"You have up to {self.max_turns} attempts; after each one you will see how your "

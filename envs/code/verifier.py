@@ -77,7 +77,7 @@ def redact(text: str | None, secrets: Sequence[str]) -> str | None:
     return text
 
 
-def _show_call(snippet: str | None, entry_point: str | None) -> str | None:
+def show_call(snippet: str | None, entry_point: str | None) -> str | None:
     """Show ``candidate(...)`` with the function's real name, as the agent knows it."""
     if snippet is None or not entry_point:
         return snippet
@@ -156,9 +156,9 @@ class CodeVerifier:
         for index, (test, outcome) in enumerate(zip(tests, report.outcomes, strict=True)):
             visible = index < shown
             checks.append(CheckResult(
-                name=f"test {index + 1}" + (f": {_show_call(test, entry_point)}" if visible else " (hidden)"),
+                name=f"test {index + 1}" + (f": {show_call(test, entry_point)}" if visible else " (hidden)"),
                 passed=outcome.passed,
-                input=redact(_show_call(outcome.input, entry_point), secrets),
+                input=redact(show_call(outcome.input, entry_point), secrets),
                 expected=redact(outcome.expected, secrets),
                 got=_got(outcome),
                 detail=None if outcome.passed else redact(clip(_describe(outcome)), secrets),
