@@ -78,7 +78,11 @@ def redact(text: str | None, secrets: Sequence[str]) -> str | None:
 
 
 def show_call(snippet: str | None, entry_point: str | None) -> str | None:
-    """Show ``candidate(...)`` with the function's real name, as the agent knows it."""
+    """Show ``candidate(...)`` with the function's real name, as the agent knows it.
+
+    >>> show_call("assert candidate(candidates) == 2", "count")
+    'assert count(candidates) == 2'
+    """
     if snippet is None or not entry_point:
         return snippet
     return re.sub(r"\bcandidate\b", entry_point, snippet)
@@ -346,7 +350,16 @@ def _describe(outcome: TestOutcome) -> str | None:
 
 
 def error_kind_of(outcomes: Sequence[Any]) -> str:
-    """The verdict's error kind: the kind of the first failing test (timeouts and crashes first)."""
+    """The verdict's error kind: the most serious kind among the failing tests.
+
+    A checker failure outranks a compile error, which outranks a timeout, then a crash; a plain
+    wrong answer is what is left.
+
+    >>> error_kind_of([TestOutcome(False, "wrong_answer"), TestOutcome(False, "timeout")])
+    'timeout'
+    >>> error_kind_of([TestOutcome(True), TestOutcome(False, "wrong_answer")])
+    'wrong_answer'
+    """
     kinds = [o.error_kind for o in outcomes if not o.passed]
     for wanted in (INTERNAL_ERROR, COMPILE_ERROR, TIMEOUT, RUNTIME_ERROR):
         if wanted in kinds:
