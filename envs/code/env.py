@@ -130,6 +130,8 @@ class CodeFeedbackEnv(FeedbackEnv):
         **GENERIC_FEEDBACK_MODES, "tests": CodeTestsFeedback, "full": CodeFullFeedback,
     }
     default_tasks: ClassVar[str] = "bundled"
+    #: The language of the references a multi-language loader (CodeContests) picks.
+    default_language: ClassVar[str] = "python"
 
     def __init__(
         self,
@@ -155,7 +157,7 @@ class CodeFeedbackEnv(FeedbackEnv):
         self.visible_tests = visible_tests
         self._sandbox = _SandboxHandle(sandbox)
         source = make_task_source(tasks if tasks is not None else self.default_tasks,
-                                  tasks_path=tasks_path, seed=seed)
+                                  tasks_path=tasks_path, seed=seed, language=self.default_language)
         verifier = CodeVerifier(self._sandbox, limits=limits, test_timeout=float(test_timeout),
                                 visible=self.visible_count)
         kwargs.setdefault("feedback", "full")
@@ -260,6 +262,7 @@ class CppCompilerFeedbackEnv(CodeFeedbackEnv):
     """
 
     default_tasks: ClassVar[str] = "bundled-c-cpp"
+    default_language: ClassVar[str] = "cpp"
 
     def format_prompt(self, task: Task) -> str:
         """The task prompt; the compiler is named so the agent knows which dialect is accepted."""

@@ -365,3 +365,26 @@ def test_generated_broken_variants_fail(sandbox) -> None:
         env.reset(options={"task_index": index})
         _, reward, _, _, info = env.step(fence(wrong_answer_program(env.task)))
         assert reward == 0.0 and info["error_kind"] == "wrong_answer"
+
+
+@pytest.mark.parametrize(
+    ("env_class", "tasks", "file", "wrong"),
+    [
+        (CodeFeedbackEnv, "apps", "apps_sample.jsonl", "print(0)"),
+        (CodeFeedbackEnv, "mbpp", "mbpp_sample.jsonl", "def is_not_prime(n):\n    return False"),
+        (CppCompilerFeedbackEnv, "codecontests", "codecontests_sample.jsonl", "int main() { return 0; }"),
+    ],
+)
+def test_loaded_tasks_run_end_to_end(sandbox, env_class, tasks: str, file: str, wrong: str) -> None:
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / file
+    env = env_class(tasks, tasks_path=path, sandbox=sandbox)  # CodeContests in the C++ env: C++ references
+    for task_id in env.source.ids():
+        env.reset(options={"task_id": task_id})
+        language = env.task.metadata["language"]
+        if task_id == "mbpp/3" or tasks != "mbpp":
+            _, reward, *_ = env.step(fence(wrong, language))
+            assert reward == 0.0, task_id
+        _, reward, terminated, _, info = env.step(env.oracle_action())
+        assert (reward, terminated) == (1.0, True), (task_id, info["verdict"])
