@@ -21,7 +21,7 @@ from typing import Any
 from feedback_gym.envs.math.arithmetic import evaluate_arithmetic
 from feedback_gym.envs.math.equivalence import numbers_close
 from feedback_gym.envs.math.leaks import LeakFilter, Scrubbed
-from feedback_gym.envs.math.numerals import find_numbers, format_number, parse_number
+from feedback_gym.envs.math.numerals import find_numbers, parse_number
 from feedback_gym.envs.math.solution import Step, steps_of
 from feedback_gym.feedback import FeedbackContext
 from feedback_gym.tasks import Task
@@ -338,5 +338,3 @@ def describe(diagnosis: Diagnosis, redactions: int) -> dict[str, Any]:
         "redactions": redactions,
     }
 
-
-__all__ = ["CritiqueFeedback", "Diagnosis", "critique", "diagnose", "explain", "format_number", "ordinal"]
