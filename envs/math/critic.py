@@ -88,7 +88,7 @@ class Diagnosis:
 
 # ---------------------------------------------------------------------------- arithmetic slips
 
-_EXPRESSION_TAIL = re.compile(r"([-\d(][\d\s.+\-*/×÷()x]*?)\s*=\s*(-?\d[\d,]*(?:\.\d+)?)\s*$")
+_EXPRESSION_TAIL = re.compile(r"([-\d(](?:\bof\b|[\d\s.+\-*/×÷()x%])*?)\s*=\s*(-?\d[\d,]*(?:\.\d+)?)\s*$")
 
 
 def arithmetic_slip(line: str) -> str | None:
@@ -103,7 +103,7 @@ def arithmetic_slip(line: str) -> str | None:
     if not match:
         return None
     expression, stated = match.group(1).strip(), match.group(2).replace(",", "")
-    if not re.search(r"\d\s*[-+*/×÷x]\s*[-(\d]", expression):
+    if not re.search(r"\d\s*(?:[-+*/×÷x]|%?\s*of)\s*[-(\d]", expression):
         return None
     value = evaluate_arithmetic(expression)
     if value is None or numbers_close(value, Fraction(stated)):

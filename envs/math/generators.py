@@ -82,7 +82,7 @@ def fractions_percentages(rng: random.Random, level: int) -> Problem:
     """Spend a percentage of a budget, then a fraction of the rest (and a discount at level 3)."""
     name = rng.choice(_NAMES)
     percent = rng.choice((10, 20, 25, 30, 40, 50, 60, 75))
-    money = rng.randint(2, 20 if level == 1 else 60) * 20
+    money = rng.randint(2, 20) * 20 if level < 3 else rng.randint(20, 60) * 20
     spent = F(money * percent, 100)
     question = f"{name} has ${money}. {name} spends {percent}% of it on books."
     steps = [step("money spent on books", f"{percent}% of {money}", spent)]
@@ -105,8 +105,9 @@ def fractions_percentages(rng: random.Random, level: int) -> Problem:
         steps.append(step("money left after lunch", f"{fmt(left)} - {fmt(lunch)}", left - lunch))
         left -= lunch
     if level >= 3:
-        price = rng.randint(3, 12) * 10
         off = rng.choice((10, 20, 25, 50))
+        affordable = int(left / F(100 - off, 100)) // 10  # never spend more than is left
+        price = rng.randint(1, max(1, min(affordable, 12))) * 10
         sale = price * F(100 - off, 100)
         question += f" Finally {name} buys a game priced ${price} at {off}% off."
         steps.append(step("price of the game after the discount", f"{price} * {100 - off}/100", sale))
