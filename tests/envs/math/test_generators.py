@@ -36,13 +36,20 @@ def test_step_text_agrees_with_step_value(family: str, level: int) -> None:
 
 
 def test_difficulty_grows_with_level() -> None:
+    """Level 3 takes more steps or bigger numbers than level 1 (and never fewer steps)."""
+    from feedback_gym.envs.math.numerals import find_numbers
+
     for family in FAMILIES:
-        mean_steps = []
-        for level in (1, 2, 3):
-            source = generated_source([family], level, seed=0)
-            mean_steps.append(sum(len(steps_of(source.task(i))) for i in range(30)) / 30)
-        assert mean_steps[0] <= min(mean_steps[1:]), (family, mean_steps)  # level 1 is the shortest
-        assert mean_steps[0] < max(mean_steps[1:]), (family, mean_steps)
+        profile = []
+        for level in (1, 3):
+            tasks = [generated_source([family], level, seed=0).task(i) for i in range(30)]
+            steps = sum(len(steps_of(t)) for t in tasks) / 30
+            spread = sum(max(abs(n.value) for n in find_numbers(t.prompt.split("\n")[0])) for t in tasks) / 30
+            distinct = len({abs(s.value.denominator) for t in tasks for s in steps_of(t)})
+            profile.append((steps, spread, distinct))
+        (steps_1, spread_1, dens_1), (steps_3, spread_3, dens_3) = profile
+        assert steps_1 <= steps_3, (family, profile)
+        assert steps_1 < steps_3 or spread_1 < spread_3 or dens_1 < dens_3, (family, profile)
 
 
 def test_seeds_give_different_problems() -> None:
