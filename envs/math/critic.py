@@ -337,4 +337,3 @@ def describe(diagnosis: Diagnosis, redactions: int) -> dict[str, Any]:
         "arithmetic_slip": diagnosis.slip is not None,
         "redactions": redactions,
     }
-

@@ -275,19 +275,25 @@ def sequences(rng: random.Random, level: int) -> Problem:
             )
         )
         return Problem(question + f" What is the sum of the first {n} terms?", tuple(steps), fmt(total))
-    first, ratio, n = rng.randint(1, 6), rng.choice((2, 3, -2)), rng.randint(4, 8)
-    question = (
-        f"A geometric sequence starts {first}, {first * ratio}, {first * ratio**2}, ... "
-        f"What is the sum of the first {n} terms?"
-    )
+    ratio = rng.choice((F(2), F(3), F(-2), F(1, 2), F(-1, 2), F(2, 3)))
+    n = rng.randint(4, 8)
+    first = F(rng.randint(1, 6) * (ratio.denominator ** rng.randint(1, 3)))
+    terms = ", ".join(fmt(first * ratio**k) for k in range(3))
+    question = f"A geometric sequence starts {terms}, ... What is the sum of the first {n} terms?"
     power = ratio**n
-    total = F(first * (power - 1), ratio - 1)
+    total = first * (power - 1) / (ratio - 1)
     steps = [
-        step("the common ratio raised to the number of terms", f"({ratio})^{n}", power),
+        step("the common ratio raised to the number of terms", f"({fmt(ratio)})^{n}", power),
         step(
-            "the first term times (that power minus unity)", f"{first} * ({power} - 1)", first * (power - 1)
+            "the first term times (that power minus unity)",
+            f"{fmt(first)} * ({fmt(power)} - 1)",
+            first * (power - 1),
         ),
-        step("the sum, dividing by (the ratio minus unity)", f"{first * (power - 1)} / ({ratio} - 1)", total),
+        step(
+            "the sum, dividing by (the ratio minus unity)",
+            f"{p(first * (power - 1))} / ({fmt(ratio)} - 1)",
+            total,
+        ),
     ]
     return Problem(question, tuple(steps), fmt(total))
 
