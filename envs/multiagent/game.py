@@ -401,6 +401,13 @@ class CritiqueGame:
             "messages": [dict(m) for m in self.messages[seat]],
         }
 
+    def render_last_move(self) -> str:
+        """The newest move as one block (the task before any move)."""
+        if not self.transcript:
+            return self.render_transcript()
+        who, text = self.transcript[-1]
+        return f"[{who}]\n{clean_text(text)}"
+
     def render_transcript(self) -> str:
         """The moves so far, one block per move."""
         blocks = [f"[task {self.task.id}]\n{self.task.prompt}"] if self._task is not None else []

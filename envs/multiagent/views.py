@@ -126,7 +126,7 @@ class CritiqueAECEnv(_SeatSpaces, AECEnv):
         if self.render_mode == "ansi":
             return self.game.render_transcript()
         if self.render_mode == "human":
-            print(self.game.render_transcript().rsplit("\n\n[", 1)[-1])
+            print(self.game.render_last_move())
         return None
 
     def close(self) -> None:
@@ -182,7 +182,7 @@ class CritiqueParallelEnv(_SeatSpaces, ParallelEnv):
         if over:
             self.agents = []
         if self.render_mode == "human":
-            print(self.game.render_transcript().rsplit("\n\n[", 1)[-1])
+            print(self.game.render_last_move())
         return observations, rewards, terminations, truncations, infos
 
     def oracle_action(self, agent: str | None = None) -> str:
@@ -193,12 +193,11 @@ class CritiqueParallelEnv(_SeatSpaces, ParallelEnv):
         return self.game.oracle_action(seat)
 
     def render(self) -> str | None:
-        """``"ansi"`` returns the transcript; ``"human"`` prints it."""
-        text = self.game.render_transcript()
+        """``"ansi"`` returns the transcript; ``"human"`` prints the newest move."""
         if self.render_mode == "ansi":
-            return text
+            return self.game.render_transcript()
         if self.render_mode == "human":
-            print(text)
+            print(self.game.render_last_move())
         return None
 
     def close(self) -> None:

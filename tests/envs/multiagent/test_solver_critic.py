@@ -188,3 +188,14 @@ def test_ansi_render_is_the_transcript():
     game.step(WRONG)
     text = game.render()
     assert "[solver_0]" in text and WRONG in text
+
+
+def test_human_render_prints_each_move_as_it_happens(capsys):
+    game = solver_critic_v0.raw_env(render_mode="human")
+    game.reset(seed=0)
+    game.step(WRONG)
+    assert capsys.readouterr().out.strip() == f"[solver_0]\n{WRONG}"
+    par = solver_critic_v0.parallel_env(render_mode="human")
+    par.reset(seed=0)
+    par.step({SOLVER: WRONG})
+    assert capsys.readouterr().out.strip() == f"[solver_0]\n{WRONG}"
