@@ -48,3 +48,29 @@ def test_a_frozen_model_critic_gives_the_solver_its_feedback(tiny_model):
         assert terminated and reward == 1.0 and info["solved"]
     finally:
         env.close()
+
+
+def test_the_reference_grpo_trainer_trains_the_code_critic_seat(tmp_path):
+    import json
+
+    from feedback_gym.agents.grpo import train
+    from feedback_gym.agents.train_args import Args
+
+    args = Args(
+        env="CodeCritic-v0",
+        model="tiny-random",
+        steps=1,
+        out=str(tmp_path / "run"),
+        tasks_per_step=2,
+        group_size=2,
+        max_new_tokens=8,
+        env_kwargs={"rounds": 1},
+        progress=False,
+        checkpoint_every=1,
+        device="cpu",
+    )
+    train(args)
+    metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(metrics) == 1 and math.isfinite(metrics[0]["reward_mean"])
+    transcript = json.loads((tmp_path / "run" / "transcripts.jsonl").read_text().splitlines()[0])
+    assert "[Program]" in json.dumps(transcript)  # the critic seat's view of the erroneous program
