@@ -158,7 +158,9 @@ def test_in_place_marks_only_the_wrong_line() -> None:
     verdict = VERIFIER.verify(task, attempt)
     mode = InPlaceFeedback()
     text = mode(verdict, FeedbackContext(task=task, action=attempt, turn=1, max_turns=3))
-    body = text.split("\n\n", 1)[1].splitlines()
+    body, _, left = text.split("\n\n", 1)[1].rpartition("\n")
+    assert left == "(2 attempts left)"
+    body = body.splitlines()
     original = attempt.splitlines()
     assert len(body) == len(original)
     for index, (shown, before) in enumerate(zip(body, original, strict=True)):
