@@ -117,7 +117,7 @@ class FeedbackGymEnvironment:
 
 
 def environment_factory(env_id: str, **env_kwargs: Any) -> type[FeedbackGymEnvironment]:
-    """A class for ``GRPOTrainer(environment_factory=...)`` playing ``env_id`` (``env_kwargs``: ``gym.make``)."""
+    """A class for ``GRPOTrainer(environment_factory=...)`` playing ``env_id`` (kwargs go to ``gym.make``)."""
     if env_id not in gym.registry:
         raise ConfigError(f"unknown environment id {env_id!r}; see `feedback-gym list`")
     name = re.sub(r"\W", "", env_id.replace("-", "_")) + "Environment"
