@@ -89,24 +89,57 @@ class Episode:
         return record
 
 
-class ChatTurns:
-    r"""Renders environment turns as tokens that continue a transcript, using the chat template.
+Render = Callable[[list[dict[str, str]], bool], str]
 
-    The text the template puts between an assistant's content and the next assistant reply
-    (e.g. ``<|im_end|>\n<|im_start|>user\n{feedback}<|im_end|>\n<|im_start|>assistant\n``) is
-    found by rendering a short probe conversation with and without the feedback turn. If the policy
-    ended its reply with an end-of-turn token itself, that token is not added a second time.
+_PROBE = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]
+
+
+def feedback_turn_text(
+    render: Render, feedback: str, stop_texts: Sequence[str] = (), reply_finished: bool = True
+) -> str:
+    r"""The text a chat template puts after an assistant reply to present ``feedback`` as the next user turn.
+
+    ``render(messages, add_generation_prompt)`` renders a conversation (e.g. a tokenizer's
+    ``apply_chat_template``). The text is found by rendering a short probe conversation with and
+    without the feedback turn; when the policy ended its reply with an end-of-turn token itself
+    (``reply_finished``), that token (one of ``stop_texts``) is not repeated.
+
+    >>> feedback_turn_text(chatml, "wrong", ["<|im_end|>"])
+    '\n<|im_start|>user\nwrong<|im_end|>\n<|im_start|>assistant\n'
     """
+    with_reply = render(_PROBE, False)
+    after = render([*_PROBE, {"role": "user", "content": feedback}], True)
+    if not after.startswith(with_reply):
+        raise ConfigError(
+            "this chat template does not render a conversation as a prefix of its continuation, "
+            "so multi-turn transcripts cannot be extended token by token; use max_turns=1"
+        )
+    closing = with_reply[with_reply.rindex("A") + 1 :]
+    if reply_finished:
+        for stop in stop_texts:
+            if stop and closing.startswith(stop):
+                closing = closing[len(stop) :]
+                break
+    return closing + after[len(with_reply) :]
 
-    _PROBE = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]
+
+def chatml(messages: Sequence[dict[str, str]], add_generation_prompt: bool) -> str:
+    r"""Render messages in ChatML (the template of SmolLM2, Qwen and the tiny test model).
+
+    >>> chatml([{"role": "user", "content": "hi"}], True)
+    '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n'
+    """
+    text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+
+
+class ChatTurns:
+    """Turns environment text into tokens that continue a policy's transcript, via its chat template."""
 
     def __init__(self, policy: Any) -> None:
         self.policy = policy
         self.tokenizer = policy.tokenizer
-        with_reply = self._render(self._PROBE, add_generation_prompt=False)
-        self._closing = with_reply[with_reply.rindex("A") + 1 :]
-        self._with_reply = with_reply
-        self._stop_texts = {self.tokenizer.decode([t]) for t in policy.stop_token_ids}
+        self._stop_texts = [self.tokenizer.decode([t]) for t in sorted(policy.stop_token_ids)]
 
     def prompt_ids(self, observation: str) -> list[int]:
         """The tokens of the first turn (system prompt, the task, the assistant header)."""
@@ -114,21 +147,7 @@ class ChatTurns:
 
     def feedback_ids(self, feedback: str, reply_finished: bool) -> list[int]:
         """The tokens that close the policy's reply and present ``feedback`` as the next user turn."""
-        after = self._render(
-            [*self._PROBE, {"role": "user", "content": feedback}], add_generation_prompt=True
-        )
-        if not after.startswith(self._with_reply):
-            raise ConfigError(
-                "this chat template does not render a conversation as a prefix of its continuation, "
-                "so multi-turn transcripts cannot be extended token by token; use max_turns=1"
-            )
-        closing = self._closing
-        if reply_finished:
-            for stop in self._stop_texts:
-                if stop and closing.startswith(stop):
-                    closing = closing[len(stop) :]
-                    break
-        text = closing + after[len(self._with_reply) :]
+        text = feedback_turn_text(self._render, feedback, self._stop_texts, reply_finished)
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def _render(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
