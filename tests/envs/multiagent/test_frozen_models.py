@@ -42,7 +42,10 @@ def test_a_frozen_model_critic_gives_the_solver_its_feedback(tiny_model):
         obs, reward, terminated, _, info = env.step("<answer>0</answer>")
         assert not terminated and reward == 0.0 and obs.startswith("[Reviewer's critique]")
         critic_reply = env.game.messages["critic_0"][1]["content"]
-        assert critic_reply in obs  # the observation relays what the model wrote
+        if critic_reply.strip():
+            assert critic_reply in obs  # the observation relays what the model wrote
+        else:
+            assert "could not be read: the critique is empty" in obs
         _, reward, _, _, _ = env.step(env.oracle_action())
         _, reward, terminated, _, info = env.step(env.oracle_action())
         assert terminated and reward == 1.0 and info["solved"]
