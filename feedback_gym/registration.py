@@ -44,3 +44,18 @@ _register(
 
 
 # --- tools (issue: tool use) -----------------------------------------------------------------
+
+_register(
+    "ToolUse-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "Answer multi-step questions with tools (python in the sandbox, calculator, BM25 search, read-only "
+    "SQL); tool output as observations, 8 calls, 2 answer attempts, 12 replies.",
+    kwargs={"tasks": "generated"},
+)
+_register(
+    "ToolUseHandwritten-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The hand-written tool-use set (23 tasks: SQL, search hops, python, calculator, and some that "
+    "need no tool at all).",
+    kwargs={"tasks": "handwritten"},
+)

@@ -52,7 +52,7 @@ class ToolFeedback:
             return f"[{evidence.get('tool', 'tool')} {status}]\n{evidence['tool_output']}\n{left}"
         if verdict.error_kind == TOOL_BUDGET:
             return f"{verdict.message}\n{left}"
-        if verdict.error_kind == INVALID_ACTION and "parse_error" in evidence:
+        if verdict.error_kind == INVALID_ACTION and "answer" not in evidence:
             return f"Your reply is not a valid tool call or answer: {verdict.message}\n{left}"
         text = self.inner(verdict, context)
         if verdict.solved:
