@@ -94,8 +94,9 @@ def _round(value: Number, digits: Number = Fraction(0)) -> Number:
     if not -30 <= places <= 30:
         raise ToolError("round's digits must be between -30 and 30")
     exact = value if isinstance(value, Fraction) else Fraction(value)
-    rounded = round(exact, places)
-    return Fraction(rounded)
+    scale = Fraction(10) ** places
+    magnitude = math.floor(abs(exact) * scale + Fraction(1, 2))  # half away from zero, as people round
+    return Fraction(-magnitude if exact < 0 else magnitude) / scale
 
 
 def _log(value: Number, base: Number | None = None) -> Number:
@@ -227,10 +228,10 @@ def format_number(value: Number) -> str:
     """
     if isinstance(value, Fraction) and value.denominator == 1:
         return str(value.numerator)
-    number = _as_float(value)
+    number = float(f"{_as_float(value):.15g}")
     if number.is_integer() and abs(number) < 1e15:
         return str(int(number))
-    return repr(float(f"{number:.15g}"))
+    return repr(number)
 
 
 def evaluate(expression: str) -> Number:

@@ -309,14 +309,21 @@ class ToolUseEnv(FeedbackEnv):
     def oracle_action(self) -> str:
         """The next call of the task's oracle sequence (the submit call once the lookups are done).
 
-        The position is the number of successful tool calls so far, so replaying ``oracle_action()``
-        from the start solves the task, and after detours of its own the agent is led to the answer.
+        The position is how many of the plan's calls have already run successfully, in order, so
+        replaying ``oracle_action()`` from the start solves the task, and after detours of the
+        agent's own the plan resumes where it stood. With no tool calls left, it submits.
         """
         if self._task is None:
             return super().oracle_action()
-        plan = self._task.hidden["oracle"]
-        done = sum(1 for a in self._history if a.verdict.error_kind == TOOL_CALL)
-        return json.dumps(thaw(plan[min(done, len(plan) - 1)]), ensure_ascii=False)
+        plan = [thaw(step) for step in self._task.hidden["oracle"]]
+        done = 0
+        for attempt in self._history:
+            if attempt.verdict.error_kind == TOOL_CALL and done < len(plan) - 1:
+                if json.loads(attempt.verdict.parsed or "null") == plan[done]:
+                    done += 1
+        if self.toolbox.calls_used >= self.max_tool_calls:
+            done = len(plan) - 1
+        return json.dumps(plan[done], ensure_ascii=False)
 
     def close(self) -> None:
         """Close the python tool's sandbox (if this env created it)."""

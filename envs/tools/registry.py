@@ -99,11 +99,12 @@ def cut(text: str, limit: int) -> str:
     r"""Cap ``text`` at ``limit`` characters, saying how much was cut.
 
     >>> cut("abcdefghij" * 10, 40)
-    'abcdefghijabcdefghij\n[... 80 more characters cut]'
+    'abcdefghij\n[... 90 more characters cut]'
     """
     if len(text) <= limit:
         return text
-    keep = max(0, limit - 20)
+    marker_room = len(f"\n[... {len(text)} more characters cut]")
+    keep = max(0, limit - marker_room)
     return f"{text[:keep]}\n[... {len(text) - keep} more characters cut]"
 
 

@@ -89,6 +89,20 @@ class Document:
     text: str
 
 
+#: How many times a title's words count (a simple BM25F-style field weight: a town's own page
+#: should outrank a short page that merely mentions it).
+TITLE_WEIGHT = 3
+
+
+def document_tokens(document: Document) -> list[str]:
+    """The indexed tokens of a document: the title ``TITLE_WEIGHT`` times, then the text.
+
+    >>> document_tokens(Document("a", "Elva", "A river."))
+    ['elva', 'elva', 'elva', 'a', 'river']
+    """
+    return tokenize(document.title) * TITLE_WEIGHT + tokenize(document.text)
+
+
 class Corpus:
     """Documents plus their BM25 index; :meth:`search` returns the best matches."""
 
@@ -104,7 +118,7 @@ class Corpus:
         if not docs:
             raise ConfigError("a corpus needs at least one document")
         self.documents = tuple(docs)
-        self.index = BM25([tokenize(f"{d.title} {d.text}") for d in docs])
+        self.index = BM25([document_tokens(d) for d in docs])
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> Corpus:
