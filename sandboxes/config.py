@@ -106,7 +106,7 @@ def make_sandbox(spec: str | LocalConfig | DockerConfig | Sandbox = "local") -> 
 
         return LocalSandbox(spec)
     if isinstance(spec, DockerConfig):
-        from feedback_gym.sandboxes.docker import DockerSandbox
+        from feedback_gym.sandboxes.docker_backend import DockerSandbox
 
         return DockerSandbox(spec)
     if isinstance(spec, Sandbox):
