@@ -98,3 +98,17 @@ _register(
     "need no tool at all).",
     kwargs={"tasks": "handwritten"},
 )
+_register(
+    "ToolUseMath-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The maths family's bundled problems played with tools (calculator, python); the maths verifier "
+    "judges the submitted answer.",
+    kwargs={"tasks": "math"},
+)
+_register(
+    "ToolUseCode-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The code family's bundled tasks played with tools: try code in the python tool, then submit the "
+    "program; hidden tests judge it, 'tests' feedback.",
+    kwargs={"tasks": "code"},
+)

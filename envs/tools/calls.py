@@ -1,4 +1,4 @@
-"""Reading an agent's reply as one tool call or one final answer, in the forms models actually emit.
+r"""Reading an agent's reply as one tool call or one final answer, in the forms models actually emit.
 
 Accepted forms (one per reply):
 
@@ -9,7 +9,8 @@ Accepted forms (one per reply):
 - the OpenAI function-call form: ``{"type": "function", "function": {"name": ..., "arguments": "<JSON
   string>"}}``, a message with ``"tool_calls": [...]`` holding one call, or the legacy
   ``{"function_call": {...}}``;
-- a final answer: ``<answer>...</answer>`` or a call of the ``submit`` tool.
+- a final answer: ``<answer>...</answer>``, a call of the ``submit`` tool, or (when the reply holds
+  no call) a ``\boxed{...}`` or a last ``Answer: ...`` line, as worked maths solutions end.
 
 Anything else raises :class:`CallParseError` whose message says what was wrong and lists the
 accepted forms, so the environment can pass it on as feedback.
@@ -30,12 +31,14 @@ ACCEPTED_FORMS = (
     'Accepted forms (one per reply): <tool_call>{"name": "TOOL", "arguments": {...}}</tool_call>; '
     'a JSON object {"tool": "TOOL", "arguments": {...}}; the OpenAI form {"type": "function", '
     '"function": {"name": "TOOL", "arguments": "{...}"}}; and for the final answer '
-    '<answer>...</answer> or {"tool": "submit", "arguments": {"answer": "..."}}.'
+    '<answer>...</answer>, {"tool": "submit", "arguments": {"answer": "..."}} or a last line "Answer: ...".'
 )
 
 _TAGGED = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL | re.IGNORECASE)
 _OPEN_TAG = re.compile(r"<tool_call>", re.IGNORECASE)
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+_ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
 _FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -66,7 +69,7 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class FinalAnswer:
-    """The agent's final answer, as text; ``form`` is ``"tag"`` or ``"submit"``."""
+    """The agent's final answer, as text; ``form`` is ``"tag"``, ``"submit"``, ``"boxed"`` or ``"line"``."""
 
     text: str
     form: str = "tag"
@@ -84,6 +87,8 @@ def parse_action(text: str) -> ToolCall | FinalAnswer:
     FinalAnswer(text='42', form='tag')
     >>> parse_action('{"tool": "submit", "arguments": {"answer": 7}}')
     FinalAnswer(text='7', form='submit')
+    >>> parse_action("12 * 24 = 288, and 288 - 230 = 58.\nAnswer: 58")
+    FinalAnswer(text='58', form='line')
     >>> parse_action("I think I should look it up.")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -108,9 +113,20 @@ def parse_action(text: str) -> ToolCall | FinalAnswer:
         return FinalAnswer(answer, "tag")
     candidate = _json_candidate(text)
     if candidate is None:
-        raise CallParseError("no tool call or answer found.")
+        return _plain_answer(text)
     data = _load_json(candidate, "the JSON object")
     return _finish(_call_from_object(data, "json"))
+
+
+def _plain_answer(text: str) -> FinalAnswer:
+    r"""A final answer written the way maths solutions end: ``\boxed{...}`` or an ``Answer:`` line."""
+    boxed = _BOXED.findall(text)
+    if boxed and boxed[-1].strip():
+        return FinalAnswer(boxed[-1].strip(), "boxed")
+    lines = _ANSWER_LINE.findall(text)
+    if lines:
+        return FinalAnswer(lines[-1], "line")
+    raise CallParseError("no tool call or answer found.")
 
 
 def _json_candidate(text: str) -> str | None:
@@ -120,7 +136,35 @@ def _json_candidate(text: str) -> str | None:
     fences = [block for block in _FENCE.findall(text) if block.strip().startswith("{")]
     if len(fences) > 1:
         raise CallParseError(f"found {len(fences)} JSON code blocks; send one call per reply.")
-    return fences[0].strip() if fences else None
+    return fences[0].strip() if fences else _embedded_call(text)
+
+
+_CALL_KEYS = {"tool", "name", "function", "function_call", "tool_calls"}
+_DECODER = json.JSONDecoder()
+
+
+def _embedded_call(text: str, max_tries: int = 50) -> str | None:
+    """A JSON call written after some prose ("I will search. {"tool": ...}"), if there is one.
+
+    >>> _embedded_call('Let me look. {"tool": "search", "arguments": {"query": "Elva"}} Done.')
+    '{"tool": "search", "arguments": {"query": "Elva"}}'
+    """
+    found = []
+    start = text.find("{")
+    tries = 0
+    while start != -1 and tries < max_tries:
+        tries += 1
+        try:
+            value, end = _DECODER.raw_decode(text, start)
+        except (json.JSONDecodeError, RecursionError):
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict) and _CALL_KEYS & set(value):
+            found.append(text[start:end])
+        start = text.find("{", end)
+    if len(found) > 1:
+        raise CallParseError(f"found {len(found)} JSON tool calls; send one call per reply.")
+    return found[0] if found else None
 
 
 def _load_json(text: str, where: str) -> Any:

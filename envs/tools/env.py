@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from feedback_gym.env import FeedbackEnv, user_task_id
+from feedback_gym.envs.tools.adapters import ADAPTERS, FamilyAdapter, make_adapter
 from feedback_gym.envs.tools.answers import check_answer, numbers_in
 from feedback_gym.envs.tools.calculator import calculator
 from feedback_gym.envs.tools.calls import CallParseError, FinalAnswer, ToolCall, parse_action
@@ -34,7 +35,7 @@ from feedback_gym.tasks import GeneratedTaskSource, ListTaskSource, Task, TaskSo
 from feedback_gym.verdict import INTERNAL_ERROR, WRONG_ANSWER, CheckResult, Verdict
 
 BUILTIN_TOOLS = ("python", "calculator", "search", "sql")
-TASK_SETS = ("generated", "handwritten")
+TASK_SETS = ("generated", "handwritten", *ADAPTERS)
 
 
 class Toolbox:
@@ -108,8 +109,9 @@ class Toolbox:
 class ToolVerifier:
     """Judges a reply: runs a tool call through the toolbox, or checks a final answer."""
 
-    def __init__(self, toolbox: Toolbox) -> None:
+    def __init__(self, toolbox: Toolbox, delegate: FamilyAdapter | None = None) -> None:
         self.toolbox = toolbox
+        self.delegate = delegate
 
     def verify(self, task: Task, action: str) -> Verdict:
         """Never raises: malformed replies, tool failures and checker bugs all become verdicts."""
@@ -146,6 +148,10 @@ class ToolVerifier:
     def judge_answer(self, task: Task, answer: FinalAnswer) -> Verdict:
         """Check a final answer against the task's (never revealed) reference."""
         hidden = task.hidden
+        if hidden["answer_type"] == "delegate":
+            if self.delegate is None:
+                raise ConfigError(f"task {task.id!r} belongs to another family; use tasks='math' or 'code'")
+            return self.delegate.judge(hidden["inner"], answer.text)
         correct, problem = check_answer(answer.text, hidden["answer"], hidden["answer_type"],
                                         float(hidden.get("tolerance", 0.0)))
         return Verdict(
@@ -163,7 +169,10 @@ class ToolVerifier:
         return json.dumps(thaw(task.hidden["oracle"][-1]), ensure_ascii=False)
 
 
-def _source(tasks: str | TaskSource, seed: int, kinds: Sequence[str] | None) -> TaskSource:
+def _source(tasks: str | TaskSource, seed: int, kinds: Sequence[str] | None,
+            adapter: FamilyAdapter | None) -> TaskSource:
+    if adapter is not None:
+        return adapter.source
     if not isinstance(tasks, str):
         return tasks
     if tasks == "generated":
@@ -176,7 +185,9 @@ def _source(tasks: str | TaskSource, seed: int, kinds: Sequence[str] | None) -> 
         records = read_jsonl(tasks)
         return ListTaskSource(Path(tasks).stem, [task_from_record(r, f"{Path(tasks).stem}/{i}")
                                                  for i, r in enumerate(records)])
-    raise ConfigError(f"tasks must be one of {TASK_SETS}, a .jsonl path or a TaskSource; got {tasks!r}")
+    raise ConfigError(
+        f"tasks must be one of {', '.join(TASK_SETS)}, a .jsonl path or a TaskSource; got {tasks!r}"
+    )
 
 
 class ToolUseEnv(FeedbackEnv):
@@ -211,8 +222,10 @@ class ToolUseEnv(FeedbackEnv):
     Truncated after ``max_turns`` replies. Tool calls past ``max_tool_calls`` are refused with feedback.
 
     ## Arguments
-    ``tasks`` (``"generated"``, ``"handwritten"``, a ``.jsonl`` path or a TaskSource), ``kinds``
-    (generator kinds), ``seed``, ``sandbox`` (``"local"``, ``"docker"``, a config or a Sandbox; used
+    ``tasks`` (``"generated"``, ``"handwritten"``, ``"math"`` or ``"code"`` for those families'
+    tasks played with tools and judged by their own verifiers, a ``.jsonl`` path or a TaskSource),
+    ``family_options`` (arguments of the wrapped family env, e.g. ``{"source": "generated"}``),
+    ``kinds`` (generator kinds), ``seed``, ``sandbox`` (``"local"``, ``"docker"``, a config or a Sandbox; used
     by the python tool), ``tools`` (extra functions or :class:`Tool` objects), ``builtin_tools``,
     ``max_tool_calls``, ``max_submissions``, ``call_cost``, ``step_reward``, ``max_output_chars``,
     ``feedback``, ``reward``, ``max_turns``, ``render_mode``.
@@ -239,6 +252,7 @@ class ToolUseEnv(FeedbackEnv):
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         max_turns: int = 12,
         reward: Any = None,
+        family_options: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(max_tool_calls, bool) or not isinstance(max_tool_calls, int) or max_tool_calls < 0:
@@ -251,9 +265,17 @@ class ToolUseEnv(FeedbackEnv):
             raise ConfigError(f"max_output_chars must be an int >= 100; got {max_output_chars!r}")
         self.toolbox = Toolbox(sandbox, builtin_tools, tools, max_tool_calls=max_tool_calls,
                                max_output_chars=max_output_chars)
-        kwargs.setdefault("feedback", "binary")
-        super().__init__(_source(tasks, seed, kinds), ToolVerifier(self.toolbox), max_turns=max_turns,
-                         reward=reward, **kwargs)
+        self.adapter: FamilyAdapter | None = None
+        if isinstance(tasks, str) and tasks in ADAPTERS:
+            shared = {"seed": seed, **({"sandbox": sandbox} if tasks == "code" else {})}
+            options = {**shared, **dict(family_options or {})}
+            self.adapter = make_adapter(tasks, **options)
+        elif family_options:
+            raise ConfigError("family_options only apply to tasks='math' or tasks='code'")
+        kwargs.setdefault("feedback", self.adapter.default_feedback if self.adapter else "binary")
+        source = _source(tasks, seed, kinds, self.adapter)
+        super().__init__(source, ToolVerifier(self.toolbox, self.adapter), max_turns=max_turns, reward=reward,
+                         **kwargs)
         self.reward_config = ToolRewardConfig.build(reward, call_cost, step_reward)  # type: ignore[assignment]
         self.feedback = ToolFeedback(self.feedback, max_tool_calls, max_submissions)
         self.max_tool_calls = max_tool_calls
@@ -326,8 +348,10 @@ class ToolUseEnv(FeedbackEnv):
         return json.dumps(plan[done], ensure_ascii=False)
 
     def close(self) -> None:
-        """Close the python tool's sandbox (if this env created it)."""
+        """Close the python tool's sandbox (if this env created it) and any wrapped family env."""
         self.toolbox.close()
+        if self.adapter is not None:
+            self.adapter.close()
         super().close()
 
     # ------------------------------------------------------------------ internals

@@ -106,3 +106,28 @@ def test_malformed_replies_name_the_problem_and_the_accepted_forms(text: str, pr
 def test_to_json_round_trips() -> None:
     call = ToolCall("python", {"code": "print('é')\n"})
     assert parse_action(call.to_json()) == call
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12 * 24 = 288\nAnswer: 58", FinalAnswer("58", "line")),
+        ("So x = -6.\nFinal answer: -6", FinalAnswer("-6", "line")),
+        ("The roots are \\boxed{-5, 3}.", FinalAnswer("-5, 3", "boxed")),
+        ("\\boxed{\\frac{1}{2}}", FinalAnswer("\\frac{1}{2}", "boxed")),
+    ],
+)
+def test_maths_style_answers(text: str, expected: FinalAnswer) -> None:
+    assert parse_action(text) == expected
+
+
+def test_a_call_after_prose_is_found_but_only_one() -> None:
+    text = 'I need the founding year. {"tool": "search", "arguments": {"query": "Braedale {1}"}} Let us see.'
+    assert parse_action(text) == ToolCall("search", {"query": "Braedale {1}"}, "json")
+    assert parse_action(
+        'The set {1, 2} is small; {"name": "calculator", "arguments": {"expression": "1+2"}}'
+    ) == (ToolCall("calculator", {"expression": "1+2"}, "json"))
+    with pytest.raises(CallParseError, match="found 2 JSON tool calls"):
+        parse_action('First {"tool": "a"} then {"tool": "b"}')
+    with pytest.raises(CallParseError, match="no tool call or answer found"):
+        parse_action("A dict like {'tool': 'a'} is not JSON.")
