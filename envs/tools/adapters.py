@@ -93,9 +93,8 @@ class FamilyAdapter:
         return Task(
             id=inner.id,
             prompt=self.prompt(inner),
-            reference=inner.reference,
-            hidden={"answer_type": "delegate", "inner": inner, "oracle": plan, "key_facts": [],
-                    "tolerance": 0.0},
+            reference={"answer": inner.reference, "oracle": plan},
+            hidden={"answer_type": "delegate", "inner": inner, "key_facts": [], "tolerance": 0.0},
             metadata={**inner.public_metadata(), "family": self.family, "database": None,
                       "tools": sorted({step["tool"] for step in plan[:-1]})},
         )

@@ -152,7 +152,7 @@ class ToolVerifier:
             if self.delegate is None:
                 raise ConfigError(f"task {task.id!r} belongs to another family; use tasks='math' or 'code'")
             return self.delegate.judge(hidden["inner"], answer.text)
-        correct, problem = check_answer(answer.text, hidden["answer"], hidden["answer_type"],
+        correct, problem = check_answer(answer.text, task.reference["answer"], hidden["answer_type"],
                                         float(hidden.get("tolerance", 0.0)))
         return Verdict(
             correct,
@@ -166,7 +166,7 @@ class ToolVerifier:
 
     def reference_action(self, task: Task) -> str:
         """The oracle's final step (a submit call); the env's ``oracle_action`` walks the whole plan."""
-        return json.dumps(thaw(task.hidden["oracle"][-1]), ensure_ascii=False)
+        return json.dumps(thaw(task.reference["oracle"][-1]), ensure_ascii=False)
 
 
 def _source(tasks: str | TaskSource, seed: int, kinds: Sequence[str] | None,
@@ -337,7 +337,7 @@ class ToolUseEnv(FeedbackEnv):
         """
         if self._task is None:
             return super().oracle_action()
-        plan = [thaw(step) for step in self._task.hidden["oracle"]]
+        plan = [thaw(step) for step in self._task.reference["oracle"]]
         done = 0
         for attempt in self._history:
             if attempt.verdict.error_kind == TOOL_CALL and done < len(plan) - 1:

@@ -10,6 +10,10 @@ users' own tasks (``reset(options={"task": {...}})``)::
 
 ``oracle`` may omit the final submit (it is added). ``key_facts`` are the numbers a useful tool
 call reveals on the way (used by the optional step-level reward); they default to none.
+
+The answer and the oracle's calls are the task's ``reference`` (``{"answer", "oracle"}``): the
+reference solution, hidden from the agent like any other. ``hidden`` holds what the checker needs
+besides (answer type, tolerance, key facts).
 """
 
 from __future__ import annotations
@@ -77,12 +81,10 @@ def make_tool_task(
     return Task(
         id=task_id,
         prompt=question.strip(),
-        reference=format_answer(answer),
+        reference={"answer": answer, "oracle": calls},
         hidden={
-            "answer": answer,
             "answer_type": kind,
             "tolerance": float(tolerance),
-            "oracle": calls,
             "key_facts": [float(f) for f in key_facts],
         },
         metadata={**dict(metadata or {}), "database": database, "tools": tools},

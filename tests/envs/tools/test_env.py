@@ -15,8 +15,9 @@ from feedback_gym.envs.tools import ToolUseEnv
 from feedback_gym.envs.tools.answers import check_answer, numbers_in
 from feedback_gym.envs.tools.calls import ACCEPTED_FORMS
 from feedback_gym.envs.tools.generators import GENERATORS
+from feedback_gym.envs.tools.tasks import format_answer
 from feedback_gym.sandboxes import Sandbox, make_sandbox
-from feedback_gym.tasks import thaw
+from feedback_gym.tasks import Task, thaw
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +48,9 @@ def play_oracle(env: ToolUseEnv, **reset: object) -> tuple[list[float], dict, li
     return rewards, info, outputs
 
 
-def _answer_is_in(outputs: list[str], task_hidden: dict) -> bool:
+def _answer_is_in(outputs: list[str], task: Task) -> bool:
     """Whether the answer can be read off a tool output (so the oracle really derived it)."""
-    answer, kind, tolerance = task_hidden["answer"], task_hidden["answer_type"], task_hidden["tolerance"]
+    answer, kind, tolerance = task.reference["answer"], task.hidden["answer_type"], task.hidden["tolerance"]
     if kind == "number":
         return any(abs(n - answer) <= max(tolerance, 1e-9) for out in outputs for n in numbers_in(out))
     accepted = [answer] if isinstance(answer, str) else list(answer)
@@ -62,9 +63,9 @@ def test_generated_oracle_solves_with_real_tools(env: ToolUseEnv, index: int) ->
     task = env.task
     assert task is not None and task.metadata["kind"] == list(GENERATORS)[index % len(GENERATORS)]
     assert info["solved"] and rewards[-1] == 1.0 and sum(rewards) == 1.0
-    plan = task.hidden["oracle"]
+    plan = task.reference["oracle"]
     assert len(rewards) == len(plan) and info["tool_calls_used"] == len(plan) - 1
-    assert _answer_is_in(outputs[-1:], task.hidden), outputs[-1]
+    assert _answer_is_in(outputs[-1:], task), outputs[-1]
 
 
 @pytest.mark.parametrize("seed", [1, 7, 123])
@@ -83,8 +84,8 @@ def test_handwritten_oracles_solve_every_task(sandbox: Sandbox) -> None:
         rewards, info, outputs = play_oracle(env, options={"task_index": index})
         task = env.task
         assert task is not None and info["solved"], (task.id, info["messages"][-1])
-        if task.hidden["oracle"][:-1]:
-            assert _answer_is_in(outputs, task.hidden), task.id
+        if task.reference["oracle"][:-1]:
+            assert _answer_is_in(outputs, task), task.id
         else:
             assert outputs == [] and rewards == [1.0]  # the no-tool tasks: answer directly
 
@@ -200,7 +201,7 @@ def test_the_tool_budget_refuses_calls_without_running_them(sandbox: Sandbox) ->
 
 def test_the_oracle_resumes_its_plan_after_detours(env: ToolUseEnv) -> None:
     env.reset(options={"task_index": 0})  # shop_revenue: sql, calculator, submit
-    plan = [json.dumps(step) for step in thaw(env.task.hidden["oracle"])]  # type: ignore[union-attr]
+    plan = [json.dumps(step) for step in thaw(env.task.reference["oracle"])]  # type: ignore[union-attr]
     assert env.oracle_action() == plan[0]
     env.step('{"tool": "calculator", "arguments": {"expression": "1 + 1"}}')
     env.step("not a call")
@@ -312,7 +313,7 @@ def test_hidden_material_stays_hidden(env: ToolUseEnv) -> None:
         assert task is not None
         dumped = json.dumps(info)
         assert "oracle" not in dumped and "key_facts" not in dumped and "tolerance" not in dumped
-        answer = task.reference
+        answer = format_answer(task.reference["answer"])
         assert f" {answer} " not in f" {observation} ".replace(".", " ").replace(",", " ")
 
 
