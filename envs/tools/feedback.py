@@ -8,6 +8,8 @@ answer*, exactly as in the other families; MINT separates tool observations from
 
 from __future__ import annotations
 
+import dataclasses
+
 from feedback_gym.envs.tools.rewards import TOOL_BUDGET, is_tool_step
 from feedback_gym.feedback import FeedbackContext, FeedbackMode
 from feedback_gym.verdict import INVALID_ACTION, Verdict
@@ -33,10 +35,10 @@ class ToolFeedback:
     def budget(self, context: FeedbackContext, verdict: Verdict) -> str:
         """A one-line account of what is left: tool calls, answer attempts, replies."""
         calls, answers = count_steps(context, verdict)
-        parts = [f"{max(0, self.max_tool_calls - calls)} tool calls"]
+        parts = [_count(self.max_tool_calls - calls, "tool call")]
         if self.max_submissions is not None:
-            parts.append(f"{max(0, self.max_submissions - answers)} answer attempts")
-        parts.append(f"{max(0, context.max_turns - context.turn)} replies")
+            parts.append(_count(self.max_submissions - answers, "answer attempt"))
+        parts.append(_count(context.max_turns - context.turn, "reply", "replies"))
         return f"(left: {', '.join(parts)})"
 
     def submissions_exhausted(self, context: FeedbackContext, verdict: Verdict) -> bool:
@@ -54,9 +56,20 @@ class ToolFeedback:
             return f"{verdict.message}\n{left}"
         if verdict.error_kind == INVALID_ACTION and "answer" not in evidence:
             return f"Your reply is not a valid tool call or answer: {verdict.message}\n{left}"
-        text = self.inner(verdict, context)
+        # The budget line below says what is left; the mode's own "(N attempts left)" would repeat it.
+        text = self.inner(verdict, dataclasses.replace(context, max_turns=context.turn))
         if verdict.solved:
             return text
         if self.submissions_exhausted(context, verdict):
             return f"{text}\nNo answer attempts are left; the episode is over."
         return f"{text}\n{left}"
+
+
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    """``"1 tool call"``, ``"3 tool calls"`` (never negative).
+
+    >>> _count(1, "reply", "replies"), _count(0, "tool call")
+    ('1 reply', '0 tool calls')
+    """
+    number = max(0, number)
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

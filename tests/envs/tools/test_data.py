@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from feedback_gym.envs.tools import build_data
 from feedback_gym.envs.tools.search import load_corpus
 from feedback_gym.envs.tools.sql import SqlTool
@@ -27,3 +29,13 @@ def test_bundled_databases_and_corpus_load() -> None:
     corpus = load_corpus()
     kinds = {d.id.split("/")[0] for d in corpus.documents}
     assert kinds == {"town", "river", "person"} and len(corpus.documents) == 68
+
+
+@pytest.mark.slow
+def test_benchmark_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from feedback_gym.envs.tools import benchmark
+
+    assert benchmark.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "| malformed reply (baseline) |" in out and "| python, 5 earlier cells replayed |" in out
+    assert out.count("\n| generated") == 2 and "| handwritten |" in out

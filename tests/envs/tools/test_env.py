@@ -173,7 +173,7 @@ def test_wrong_answers_get_feedback_until_the_attempts_run_out(sandbox: Sandbox)
     env = ToolUseEnv(sandbox=sandbox, max_submissions=2)
     env.reset(options={"task": _shop_task()})
     observation, reward, terminated, truncated, info = env.step("<answer>12</answer>")
-    assert observation.startswith("Incorrect.") and "1 answer attempts" in observation
+    assert observation == "Incorrect.\n(left: 8 tool calls, 1 answer attempt, 11 replies)"
     assert (reward, terminated, truncated, info["submissions_left"]) == (0.0, False, False, 1)
     observation, reward, terminated, truncated, info = env.step("<answer>13</answer>")
     assert "No answer attempts are left; the episode is over." in observation
