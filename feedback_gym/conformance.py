@@ -196,11 +196,11 @@ def check_no_hidden_leak(make: EnvFactory, seeds: range = range(3)) -> None:
                 s for s in _hidden_strings(getattr(task, "hidden", {})) if len(s) >= 12 and s not in public
             ]
             outputs = [obs, repr(info)]
-            for action in (KNOWN_BAD_ACTION, env.unwrapped.oracle_action()):
-                result = env.step(action)
-                outputs += [result[0], repr(result[4])]
-                if result[2] or result[3]:
-                    break
+            result = env.step(KNOWN_BAD_ACTION)
+            outputs += [result[0], repr(result[4])]
+            if not (result[2] or result[3]):
+                # Only the feedback: info echoes the oracle's own text (which may quote hidden steps).
+                outputs.append(env.step(env.unwrapped.oracle_action())[0])
             for secret in secrets:
                 _require(
                     not any(secret in text for text in outputs),
