@@ -108,6 +108,7 @@ class Server:
     def serve(self) -> None:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         os.makedirs(self.root, mode=0o711, exist_ok=True)
+        os.chmod(os.path.dirname(self.root), 0o755)  # a tmpfs may come up 0700: jobs must traverse it
         send_message(self.sock, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
         while True:
             try:

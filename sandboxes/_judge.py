@@ -268,7 +268,8 @@ class Judge:
         self.load_error: dict | None = None
 
     def await_load(self) -> None:
-        self.sock.settimeout(self.timeout)
+        # Loading gets a generous floor: a fresh interpreter on a busy machine can take a second.
+        self.sock.settimeout(max(self.timeout, 10.0))
         try:
             hello = recv(self.sock)
         except TimeoutError:

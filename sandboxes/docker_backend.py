@@ -112,7 +112,7 @@ class DockerWorker(Worker):
                 network_mode="none",
                 ipc_mode="none",
                 read_only=True,
-                tmpfs={"/work": "size=512m,mode=0755,exec", "/tmp": "size=16m,mode=0755"},
+                tmpfs={"/work": "size=512m,mode=0755,exec"},
                 volumes={
                     str(self.dir): {"bind": SOCKET_DIR, "mode": "rw"},
                     str(SERVER_SOURCE): {"bind": SERVER_PATH, "mode": "ro"},

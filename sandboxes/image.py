@@ -113,7 +113,7 @@ def write_rootfs(tar_path: Path, paths: Iterable[str]) -> int:
             info = tarfile.TarInfo(link)
             info.type, info.linkname = tarfile.SYMTYPE, f"usr/{link}"
             tar.addfile(info)
-        add_dir("work", 0o700, SANDBOX_UID)
+        add_dir("work", 0o755)
         passwd = f"root:x:0:0:root:/root:/bin/sh\nsandbox:x:{SANDBOX_UID}:{SANDBOX_UID}::/work:/bin/sh\n"
         add_text("etc/passwd", passwd)
         add_text("etc/group", f"root:x:0:\nsandbox:x:{SANDBOX_UID}:\n")
