@@ -27,6 +27,9 @@ from feedback_gym.feedback import FeedbackContext
 from feedback_gym.tasks import Task
 from feedback_gym.verdict import Verdict
 
+#: Lines and characters per line of a reply the critic reads (a longer reply is not a worked solution).
+MAX_LINES = 400
+MAX_LINE_CHARS = 2000
 #: Longest quoted line in a critique.
 MAX_QUOTE_CHARS = 200
 _ORDINALS = (
@@ -118,7 +121,11 @@ def diagnose(task: Task, action: str, verdict: Verdict) -> Diagnosis:
     if verdict.parsed is None and not verdict.checks:
         return Diagnosis("unreadable")
     lines = action.splitlines()
-    numbers = [(i, value) for i, line in enumerate(lines) for value in result_numbers(line)]
+    numbers = [
+        (i, value)
+        for i, line in enumerate(lines[:MAX_LINES])
+        for value in result_numbers(line[:MAX_LINE_CHARS])
+    ]
     answer_line = _answer_line(lines)
     steps = steps_of(task)
     if not steps:
@@ -170,7 +177,7 @@ def result_numbers(line: str) -> list[Fraction]:
     found = find_numbers(line)
     if not found:
         return []
-    results = [m for m in found if re.search(r"=\s*\$?\s*$", line[: m.start])]
+    results = [m for m in found if line[max(0, m.start - 16) : m.start].rstrip(" \t$").endswith("=")]
     if found[-1] not in results:
         results.append(found[-1])
     return [m.value for m in results]
