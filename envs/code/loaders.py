@@ -219,7 +219,8 @@ def _as_text(value: Any) -> str:
 
 def apps_record_to_task(record: Mapping[str, Any], *, visible: int = 0, source: str = "apps") -> Task:
     """Build a stdin/stdout task from an APPS record (``problem_id, question, solutions,
-    input_output, difficulty``). Call-based records (with ``fn_name``) are refused."""
+    input_output, difficulty``). Call-based records (with ``fn_name``) are refused.
+    """
     io = _maybe_json(record.get("input_output"))
     if not isinstance(io, Mapping) or not io.get("inputs"):
         raise InvalidTaskError("an APPS task needs input_output with inputs and outputs")
@@ -253,7 +254,8 @@ def codecontests_record_to_task(
     record: Mapping[str, Any], *, language: str = "python", visible: int = 1, source: str = "codecontests"
 ) -> Task:
     """Build a stdin/stdout task from a CodeContests record (``name, description, public_tests,
-    private_tests, generated_tests, solutions, difficulty``), in Python 3 or C++."""
+    private_tests, generated_tests, solutions, difficulty``), in Python 3 or C++.
+    """
     if language not in CODECONTESTS_LANGUAGES:
         raise ConfigError(f"language must be one of {sorted(CODECONTESTS_LANGUAGES)}; got {language!r}")
     cases: list[tuple[str, str]] = []

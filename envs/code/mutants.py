@@ -7,8 +7,6 @@ return value perturbed, or an extra output line), and one that does not compile 
 
 from __future__ import annotations
 
-import re
-
 from feedback_gym.tasks import Task
 
 _PERTURB = '''
@@ -42,7 +40,13 @@ def {name}(*args, **kwargs):
     return _fg_perturb(_fg_original(*args, **kwargs))
 '''
 
-_C_MAIN = re.compile(r"\bint\s+main\s*\(([^)]*)\)")
+#: Appended to a C/C++ program: at exit (after main returns) print one extra line, "0".
+_EXTRA_LINE_AT_EXIT = """
+#include <stdio.h>
+#include <stdlib.h>
+static void fg_extra_line(void) { fflush(stdout); printf("0\\n"); }
+__attribute__((constructor)) static void fg_register_extra_line(void) { atexit(fg_extra_line); }
+"""
 
 
 def wrong_answer_program(task: Task) -> str:
@@ -53,13 +57,7 @@ def wrong_answer_program(task: Task) -> str:
         return reference.rstrip() + "\n" + _PERTURB.replace("{name}", task.metadata["entry_point"])
     if language == "python":
         return reference.rstrip() + "\nprint(0)\n"  # one extra line of output on every case
-    renamed, count = _C_MAIN.subn("int fg_real_main(void)", reference, count=1)
-    if not count:
-        raise ValueError(f"task {task.id!r}: no main() found in the reference")
-    return (
-        "#include <stdio.h>\n" + renamed.rstrip()
-        + "\nint main(void) { int code = fg_real_main(); fflush(stdout); printf(\"0\\n\"); return code; }\n"
-    )
+    return reference.rstrip() + _EXTRA_LINE_AT_EXIT
 
 
 def broken_syntax_program(task: Task) -> str:

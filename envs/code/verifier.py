@@ -10,8 +10,10 @@ kind for rewards. Hidden test source is never copied into a check or the evidenc
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from feedback_gym.errors import MissingReferenceError
@@ -137,10 +139,16 @@ class CodeVerifier:
         entry_point = task.metadata["entry_point"]
         setup = task.hidden.get("setup", "")
         shown = self._visible(task)
+        completed, offset = complete_program(program, task.metadata.get("starter_code", ""), entry_point)
         report = check_function(
-            self._sandbox(), program, entry_point, tests, setup=setup, timeout=self.test_timeout,
+            self._sandbox(), completed, entry_point, tests, setup=setup, timeout=self.test_timeout,
             limits=self.limits or FUNCTION_TEST_LIMITS,
         )
+        if offset:
+            report = replace(report, stderr=shift_lines(report.stderr, offset), outcomes=[
+                replace(o, detail=shift_lines(o.detail, offset), message=shift_lines(o.message, offset) or "")
+                for o in report.outcomes
+            ])
         secrets = [*tests[shown:], setup]
         checks = []
         for index, (test, outcome) in enumerate(zip(tests, report.outcomes, strict=True)):
@@ -200,6 +208,65 @@ class CodeVerifier:
                        error_kind=kind, evidence=evidence, parsed=program)
 
 
+_DEFINES = r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{}\b"
+
+
+def complete_program(program: str, starter: str, entry_point: str) -> tuple[str, int]:
+    """Add what the task's starter code gave and the reply left out: imports and helper functions.
+
+    HumanEval prompts define imports and helpers (``poly``, ``encode_cyclic``) next to the function to
+    write, and the official evaluation runs prompt + completion; an agent that replies with only the
+    function should not fail for a missing helper. Imports go on one line before the program (the
+    returned offset, 0 or 1, lets tracebacks be renumbered); helpers the reply does not define go after
+    it (a function's globals are looked up when it runs). Only the task's own trusted starter code is
+    parsed here; the reply is only searched as text.
+
+    >>> starter = "import math\ndef f(x):\n    return x\ndef g(x):\n    '''doc'''\n"
+    >>> code, offset = complete_program("def g(x):\n    return f(x)", starter, "g")
+    >>> offset, code.splitlines()[0], code.splitlines()[-2]
+    (1, 'import math', 'def f(x):')
+    >>> complete_program("def g(x):\n    return 1\ndef f(x):\n    return 2", "def f(x):\n    return x", "g")[0]
+    'def g(x):\n    return 1\ndef f(x):\n    return 2'
+    """
+    if not starter.strip():
+        return program, 0
+    try:
+        tree = ast.parse(starter)
+    except SyntaxError:
+        return program, 0
+    imports = [
+        ast.unparse(node) for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", "") != "__future__"
+    ]
+    helpers = [
+        ast.unparse(node) for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.name != entry_point
+        and not re.search(_DEFINES.format(re.escape(node.name)), program, re.MULTILINE)
+    ]
+    offset = 0
+    if imports and "__future__" not in program:
+        program = "; ".join(imports) + "\n" + program
+        offset = 1
+    if helpers:
+        program = program.rstrip() + "\n\n\n" + "\n\n\n".join(helpers) + "\n"
+    return program, offset
+
+
+_LINE_REFERENCES = re.compile(r'(File "(?:candidate|main)\.py", line |\((?:candidate|main)\.py, line |main\.py:)(\d+)')
+
+
+def shift_lines(text: str | None, offset: int) -> str | None:
+    """Renumber the program's line references after :func:`complete_program` added ``offset`` lines.
+
+    >>> shift_lines('File "candidate.py", line 5, in f', 1)
+    'File "candidate.py", line 4, in f'
+    """
+    if not text or not offset:
+        return text
+    return _LINE_REFERENCES.sub(lambda m: f"{m.group(1)}{max(1, int(m.group(2)) - offset)}", text)
+
+
 def not_compiled(count: int, program: str, diagnostics: str, verb: str = "compile") -> Verdict:
     """The verdict for a program that does not compile (C/C++) or parse (Python): no test ran."""
     return Verdict(
@@ -250,8 +317,10 @@ def show_value(value: str | None, limit: int = 500) -> str | None:
 
 def _got(outcome: TestOutcome) -> str | None:
     """What the program produced: its value, or the error it raised (the ``tests`` view shows this)."""
-    if outcome.passed or outcome.error_kind == WRONG_ANSWER:
+    if outcome.passed:
         return outcome.got
+    if outcome.error_kind == WRONG_ANSWER:  # an assert that is not `A == B` has no value to show
+        return outcome.got if outcome.got is not None else f"({outcome.message or 'an assertion failed'})"
     return f"error: {outcome.message}" if outcome.message else outcome.got
 
 
@@ -260,8 +329,8 @@ def _describe(outcome: TestOutcome) -> str | None:
     message = outcome.message or ""
     if not message or message in ("wrong answer", "wrong output", "an assertion failed"):
         return None
-    if outcome.error_kind != WRONG_ANSWER:
-        return None  # already shown as "got: error: ..."
+    if outcome.error_kind != WRONG_ANSWER or outcome.got is None:
+        return None  # already shown as "got"
     return message
 
 
