@@ -23,7 +23,7 @@ from feedback_gym.envs.tools.calculator import calculator
 from feedback_gym.envs.tools.calls import CallParseError, FinalAnswer, ToolCall, parse_action
 from feedback_gym.envs.tools.feedback import ToolFeedback
 from feedback_gym.envs.tools.generators import GENERATORS, mixed_generator
-from feedback_gym.envs.tools.python_tool import PythonTool
+from feedback_gym.envs.tools.python_tool import DEFAULT_LIMITS, PythonTool
 from feedback_gym.envs.tools.registry import DEFAULT_MAX_OUTPUT_CHARS, Tool, ToolOutput, ToolRegistry
 from feedback_gym.envs.tools.rewards import TOOL_BUDGET, TOOL_CALL, TOOL_ERROR, ToolRewardConfig, new_facts
 from feedback_gym.envs.tools.search import Corpus, SearchTool, load_corpus
@@ -31,6 +31,7 @@ from feedback_gym.envs.tools.sql import SqlTool, database_schema
 from feedback_gym.envs.tools.tasks import handwritten_source, task_from_record
 from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
+from feedback_gym.sandboxes.base import Limits
 from feedback_gym.tasks import GeneratedTaskSource, ListTaskSource, Task, TaskSource, read_jsonl, thaw
 from feedback_gym.verdict import INTERNAL_ERROR, WRONG_ANSWER, CheckResult, Verdict
 
@@ -49,13 +50,14 @@ class Toolbox:
         corpus: Corpus | None = None,
         max_tool_calls: int = 8,
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        python_limits: Limits | None = None,
     ) -> None:
         unknown = [name for name in builtin if name not in BUILTIN_TOOLS]
         if unknown:
             raise ConfigError(f"unknown built-in tools {unknown}; accepted: {', '.join(BUILTIN_TOOLS)}")
         self.sandbox_spec = sandbox
         self._owned_sandbox: Any = None
-        self.python_tool = PythonTool(self._make_sandbox)
+        self.python_tool = PythonTool(self._make_sandbox, python_limits or DEFAULT_LIMITS)
         self.sql_tool = SqlTool()
         self.search_tool = SearchTool(corpus if corpus is not None else load_corpus())
         bound = {
@@ -228,6 +230,7 @@ class ToolUseEnv(FeedbackEnv):
     ``kinds`` (generator kinds), ``seed``, ``sandbox`` (``"local"``, ``"docker"``, a config or a Sandbox; used
     by the python tool), ``tools`` (extra functions or :class:`Tool` objects), ``builtin_tools``,
     ``max_tool_calls``, ``max_submissions``, ``call_cost``, ``step_reward``, ``max_output_chars``,
+    ``python_limits`` (sandbox :class:`Limits` of one python call; default 10 s, 1 GiB),
     ``feedback``, ``reward``, ``max_turns``, ``render_mode``.
 
     ## Version History
@@ -250,6 +253,7 @@ class ToolUseEnv(FeedbackEnv):
         call_cost: float = 0.0,
         step_reward: float = 0.0,
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        python_limits: Limits | None = None,
         max_turns: int = 12,
         reward: Any = None,
         family_options: Mapping[str, Any] | None = None,
@@ -263,8 +267,10 @@ class ToolUseEnv(FeedbackEnv):
             raise ConfigError(f"max_submissions must be None or an int >= 1; got {max_submissions!r}")
         if isinstance(max_output_chars, bool) or not isinstance(max_output_chars, int) or max_output_chars < 100:  # noqa: E501
             raise ConfigError(f"max_output_chars must be an int >= 100; got {max_output_chars!r}")
+        if python_limits is not None and not isinstance(python_limits, Limits):
+            raise ConfigError(f"python_limits must be a sandboxes.Limits; got {type(python_limits).__name__}")
         self.toolbox = Toolbox(sandbox, builtin_tools, tools, max_tool_calls=max_tool_calls,
-                               max_output_chars=max_output_chars)
+                               max_output_chars=max_output_chars, python_limits=python_limits)
         self.adapter: FamilyAdapter | None = None
         if isinstance(tasks, str) and tasks in ADAPTERS:
             shared = {"seed": seed, **({"sandbox": sandbox} if tasks == "code" else {})}

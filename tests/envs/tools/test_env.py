@@ -16,7 +16,7 @@ from feedback_gym.envs.tools.answers import check_answer, numbers_in
 from feedback_gym.envs.tools.calls import ACCEPTED_FORMS
 from feedback_gym.envs.tools.generators import GENERATORS
 from feedback_gym.envs.tools.tasks import format_answer
-from feedback_gym.sandboxes import Sandbox, make_sandbox
+from feedback_gym.sandboxes import Limits, Sandbox, make_sandbox
 from feedback_gym.tasks import Task, thaw
 
 
@@ -253,6 +253,13 @@ def test_python_state_never_crosses_episodes(env: ToolUseEnv) -> None:
         observation.startswith("[python error]") and "NameError: name 'secret' is not defined" in observation
     )
     assert info["tool_calls_used"] == 1
+
+
+def test_python_limits_are_configurable(sandbox: Sandbox) -> None:
+    env = ToolUseEnv(sandbox=sandbox, python_limits=Limits(wall_seconds=0.5, cpu_seconds=1))
+    env.reset(seed=0)
+    observation = env.step(json.dumps({"tool": "python", "arguments": {"code": "while True: pass"}}))[0]
+    assert observation.startswith("[python error]") and "longer than 0.5 s" in observation
 
 
 def test_tool_output_is_shown_even_without_feedback(sandbox: Sandbox) -> None:
