@@ -25,7 +25,7 @@ CALLS = {
         "JOIN products p ON p.id = oi.product_id WHERE o.status = 'shipped'")}},
 }
 NO_PYTHON_KINDS = ("shop_revenue", "shop_cancelled_share", "weather_gap", "town_years", "town_density",
-                   "invention_age")
+                   "invention_age", "river_span")
 
 
 def step_latencies(repeats: int) -> list[tuple[str, float]]:

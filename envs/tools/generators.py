@@ -208,6 +208,30 @@ def invention_age(rng: random.Random, index: int) -> Task:
     )
 
 
+def river_span(rng: random.Random, index: int) -> Task:
+    """Long horizon: a river's towns, then each town's founding year, then max - min (up to 8 calls)."""
+    rivers = [d for d in _atlas().values()
+              if d["id"].startswith("river/") and 2 <= len(d["facts"]["towns"]) <= 6]
+    river = rng.choice(sorted(rivers, key=lambda d: d["id"]))
+    towns = [_atlas()[f"town/{name.lower()}"] for name in river["facts"]["towns"]]
+    years = [t["facts"]["founded"] for t in towns]
+    listed = ", ".join(map(str, years))
+    expression = f"max({listed}) - min({listed})"
+    answer = _number(calculator(expression))
+    name = river["title"].split(" (")[0]
+    question = (
+        f"According to the encyclopedia, how many years separate the founding of the oldest town on the "
+        f"river {name} from the founding of the youngest town on it?"
+    )
+    return make_tool_task(
+        f"tools-river-span/{index}", question, answer,
+        oracle=[_search_call(f"{name} river", river["id"]),
+                *(_search_call(t["title"], t["id"]) for t in towns),
+                _call("calculator", expression=expression)],
+        key_facts=[*years, answer], metadata={"source": "generated", "kind": "river_span"},
+    )
+
+
 # ----------------------------------------------------------------------------- python
 
 
@@ -268,6 +292,7 @@ GENERATORS: dict[str, Generator] = {
     "town_years": town_years,
     "town_density": town_density,
     "invention_age": invention_age,
+    "river_span": river_span,
     "rain_spread": rain_spread,
     "prime_sum": prime_sum,
 }
