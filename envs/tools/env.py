@@ -12,6 +12,7 @@ found) lives in a :class:`Toolbox` that ``reset`` rewinds.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -55,8 +56,9 @@ class Toolbox:
         unknown = [name for name in builtin if name not in BUILTIN_TOOLS]
         if unknown:
             raise ConfigError(f"unknown built-in tools {unknown}; accepted: {', '.join(BUILTIN_TOOLS)}")
-        self.sandbox_spec = sandbox
+        self.sandbox_spec = _check_sandbox(sandbox)
         self._owned_sandbox: Any = None
+        self._finalizer: weakref.finalize | None = None
         self.python_tool = PythonTool(self._make_sandbox, python_limits or DEFAULT_LIMITS)
         self.sql_tool = SqlTool()
         self.search_tool = SearchTool(corpus if corpus is not None else load_corpus())
@@ -79,8 +81,9 @@ class Toolbox:
         from feedback_gym.sandboxes import make_sandbox
 
         sandbox = make_sandbox(self.sandbox_spec)
-        if sandbox is not self.sandbox_spec:
+        if sandbox is not self.sandbox_spec:  # made here, so closed here (or when collected)
             self._owned_sandbox = sandbox
+            self._finalizer = weakref.finalize(self, sandbox.close)
         return sandbox
 
     def begin(self, task: Task) -> None:
@@ -105,7 +108,24 @@ class Toolbox:
         if self._owned_sandbox is not None:
             self._owned_sandbox.close()
             self._owned_sandbox = None
-            self.python_tool._sandbox = None
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            self.python_tool.forget_sandbox()
+
+
+def _check_sandbox(spec: Any) -> Any:
+    """Refuse a bad ``sandbox=`` now rather than at the first python call."""
+    from feedback_gym.sandboxes import DockerConfig, LocalConfig, Sandbox
+    from feedback_gym.sandboxes.config import BACKENDS
+
+    if isinstance(spec, str) and spec not in BACKENDS:
+        raise ConfigError(f"unknown sandbox backend {spec!r}; accepted: {', '.join(BACKENDS)}")
+    if not isinstance(spec, str | LocalConfig | DockerConfig | Sandbox):
+        raise ConfigError(
+            f"sandbox must be one of {', '.join(BACKENDS)}, a LocalConfig/DockerConfig or a Sandbox; "
+            f"got {type(spec).__name__}"
+        )
+    return spec
 
 
 class ToolVerifier:

@@ -86,6 +86,10 @@ class PythonTool:
         """Forget every cell: the next episode starts from a clean interpreter."""
         self.cells = []
 
+    def forget_sandbox(self) -> None:
+        """Drop the sandbox (its owner closed it); the next call makes a new one."""
+        self._sandbox = None
+
     @property
     def sandbox(self) -> Sandbox:
         """The sandbox, created on first use."""

@@ -365,15 +365,14 @@ def test_registered_ids_pass_the_strict_checker_and_solve(env_id: str) -> None:
         ({"call_cost": -1.0}, "call_cost"),
         ({"max_output_chars": 5}, "max_output_chars"),
         ({"sandbox": "cloud"}, "unknown sandbox backend"),
+        ({"sandbox": 3}, "sandbox must be one of"),
+        ({"python_limits": {"wall_seconds": 1}}, "python_limits must be"),
+        ({"tasks": "handwritten", "family_options": {"source": "x"}}, "family_options only apply"),
     ],
 )
 def test_bad_arguments_say_what_is_accepted(kwargs: dict, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        env = ToolUseEnv(**kwargs)
-        env.reset(seed=0)
-        env.step('{"tool": "python", "arguments": {"code": "1"}}')
-        if "sandbox" in kwargs:  # the sandbox is made on first use; a bad name surfaces there
-            raise AssertionError(env.unwrapped.toolbox.python_tool.sandbox)
+        ToolUseEnv(**kwargs)
 
 
 def test_bad_user_tasks_are_refused(env: ToolUseEnv) -> None:
@@ -389,3 +388,26 @@ def test_answer_checking() -> None:
     assert check_answer("The total is $1,049.33", 1049.33, "number", 0.011) == (True, None)
     assert check_answer("1049.35", 1049.33, "number", 0.011) == (False, None)
     assert check_answer("the Brenna", ["Brenna"], "text") == (True, None)
+
+
+def test_close_stops_the_sandbox_it_made_and_a_later_call_makes_a_new_one() -> None:
+    env = ToolUseEnv()
+    env.reset(seed=0)
+    assert env.step('{"tool": "python", "arguments": {"code": "1 + 1"}}')[0].startswith("[python result]\n2")
+    made = env.toolbox.python_tool.sandbox
+    env.close()
+    env.close()  # idempotent
+    env.reset(seed=0)
+    assert env.step('{"tool": "python", "arguments": {"code": "2 + 2"}}')[0].startswith("[python result]\n4")
+    assert env.toolbox.python_tool.sandbox is not made
+    env.close()
+
+
+def test_a_shared_sandbox_is_not_closed_by_the_env(sandbox: Sandbox) -> None:
+    env = ToolUseEnv(sandbox=sandbox)
+    env.reset(seed=0)
+    env.step('{"tool": "python", "arguments": {"code": "1"}}')
+    env.close()
+    from feedback_gym.sandboxes import Job
+
+    assert sandbox.run(Job(language="python", source="print(7)")).stdout.strip() == "7"

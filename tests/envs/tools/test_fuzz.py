@@ -13,8 +13,31 @@ from feedback_gym.envs.tools.calls import CallParseError, FinalAnswer, ToolCall,
 from feedback_gym.envs.tools.registry import ToolError
 
 PIECES = st.sampled_from(
-    ['{"tool": ', '"sql"', '"arguments": ', "{", "}", "[", "]", ",", ":", '"', "<tool_call>", "</tool_call>",
-     "<answer>", "</answer>", "```json\n", "```", "\\boxed{", "Answer: ", "null", "1e999", "\n", " ", "\x00"]
+    [
+        '{"tool": ',
+        '"sql"',
+        '"arguments": ',
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        '"',
+        "<tool_call>",
+        "</tool_call>",
+        "<answer>",
+        "</answer>",
+        "```json\n",
+        "```",
+        "\\boxed{",
+        "Answer: ",
+        "null",
+        "1e999",
+        "\n",
+        " ",
+        "\x00",
+    ]
 )
 TEXT = st.one_of(st.text(max_size=300), st.lists(PIECES, max_size=40).map("".join))
 
@@ -31,8 +54,34 @@ def test_the_parser_only_ever_raises_call_parse_errors(text: str) -> None:
 
 
 ARITHMETIC = st.lists(
-    st.sampled_from(["1", "9", "0", "2.5", "1e308", "+", "-", "*", "/", "//", "%", "**", "^", "(", ")",
-                     "sqrt(", "factorial(", "round(", ",", "pi", "x", "'", "[", "lambda"]),
+    st.sampled_from(
+        [
+            "1",
+            "9",
+            "0",
+            "2.5",
+            "1e308",
+            "+",
+            "-",
+            "*",
+            "/",
+            "//",
+            "%",
+            "**",
+            "^",
+            "(",
+            ")",
+            "sqrt(",
+            "factorial(",
+            "round(",
+            ",",
+            "pi",
+            "x",
+            "'",
+            "[",
+            "lambda",
+        ]
+    ),
     max_size=30,
 ).map("".join)
 
