@@ -125,6 +125,10 @@ class FamilyAdapter:
         """The family's action for a submitted answer."""
         return answer
 
+    def plain_answer(self, reply: str) -> bool:
+        """Whether a reply with no tool call is still a final answer in the family's own form."""
+        return False
+
 
 class MathAdapter(FamilyAdapter):
     """Maths word problems (the maths family's sources) with the calculator at hand."""
@@ -185,6 +189,10 @@ class CodeAdapter(FamilyAdapter):
         entry = meta["entry_point"]
         code = f"{inner.reference.rstrip()}\n\ncandidate = {entry}\n{checks}\nprint('examples pass')"
         return [{"tool": "python", "arguments": {"code": code}}]
+
+    def plain_answer(self, reply: str) -> bool:
+        """A reply holding a fenced code block is a submitted program, as the code family's prompt asks."""
+        return "```" in reply
 
     def oracle_answer(self, inner: Task) -> str:
         """The code family's reference action (the program in a fenced block)."""

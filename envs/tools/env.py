@@ -147,6 +147,8 @@ class ToolVerifier:
         try:
             parsed = parse_action(action)
         except CallParseError as err:
+            if self.delegate is not None and self.delegate.plain_answer(action):
+                return self.judge_answer(task, FinalAnswer(action, "plain"))
             return Verdict.invalid(str(err), parse_error=err.problem)
         if isinstance(parsed, FinalAnswer):
             return self.judge_answer(task, parsed)

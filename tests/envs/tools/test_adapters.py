@@ -89,6 +89,12 @@ def test_wrong_programs_get_the_code_familys_test_feedback(sandbox: Sandbox) -> 
             "arguments": {"code": "def add_numbers(a, b):\n    return a + b\nadd_numbers(2, 3)"},
         }
         assert env.step(json.dumps(try_it))[0].startswith("[python result]\n5")
+        # A bare fenced program (the code family's own form) is a submission too.
+        plain = "Here it is.\n```python\ndef add_numbers(a, b):\n    return a * b\n```"
+        observation, reward, terminated, _, info = env.step(plain)
+        assert "checks passed" in observation and "No answer attempts are left" in observation
+        assert (reward, terminated, info["solved"], info["submissions_left"]) == (0.0, True, False, 0)
+        env.reset(options={"task_id": "bundled/py/add_numbers"})
         right = "<answer>\n```python\ndef add_numbers(a, b):\n    return a + b\n```\n</answer>"
         assert env.step(right)[4]["solved"]
     finally:
