@@ -59,6 +59,10 @@ def test_long_running_queries_are_stopped(shop: SqlTool) -> None:
     for query in (
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c",
         "SELECT COUNT(*) FROM order_items a, order_items b, order_items c",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+        "SELECT x FROM c ORDER BY random() LIMIT 1",
+        "WITH RECURSIVE r(x) AS (SELECT zeroblob(900000) UNION ALL SELECT x FROM r) "
+        "SELECT length(group_concat(x)) FROM r",
     ):
         started = time.perf_counter()
         with pytest.raises(ToolError, match="longer than 0.5 s"):
