@@ -411,3 +411,17 @@ def test_a_shared_sandbox_is_not_closed_by_the_env(sandbox: Sandbox) -> None:
     from feedback_gym.sandboxes import Job
 
     assert sandbox.run(Job(language="python", source="print(7)")).stdout.strip() == "7"
+
+
+def test_two_envs_sharing_a_sandbox_do_not_see_each_other(sandbox: Sandbox) -> None:
+    first, second = ToolUseEnv(sandbox=sandbox), ToolUseEnv(sandbox=sandbox)
+    first.reset(seed=0)
+    second.reset(seed=0)
+    first.step(json.dumps({"tool": "python", "arguments": {"code": "owner = 'first'"}}))
+    second.step(json.dumps({"tool": "python", "arguments": {"code": "owner = 'second'"}}))
+    assert first.step(json.dumps({"tool": "python", "arguments": {"code": "owner"}}))[0].startswith(
+        "[python result]\n'first'"
+    )
+    assert second.step(json.dumps({"tool": "python", "arguments": {"code": "owner"}}))[0].startswith(
+        "[python result]\n'second'"
+    )
