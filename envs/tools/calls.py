@@ -107,6 +107,8 @@ def parse_action(text: str) -> ToolCall | FinalAnswer:
     if answers:
         if len(answers) > 1:
             raise CallParseError(f"found {len(answers)} <answer> tags; give one final answer.")
+        if _json_candidate(_ANSWER.sub(" ", text)) is not None:
+            raise CallParseError("found both a tool call and an <answer>; send one per reply.")
         answer = answers[0].strip()
         if not answer:
             raise CallParseError("the <answer> tag is empty.")

@@ -86,6 +86,10 @@ def test_final_answers(text: str, expected: FinalAnswer) -> None:
         ('{"tool_calls": [{"function": {"name": "a"}}, {"function": {"name": "b"}}]}', "one call per reply"),
         ('{"tool_calls": []}', "non-empty list"),
         ('<tool_call>{"name": "a"}</tool_call> <answer>3</answer>', "both a tool call and an <answer>"),
+        (
+            '{"tool": "search", "arguments": {"query": "x"}}\n<answer>3</answer>',
+            "both a tool call and an <answer>",
+        ),
         ("<answer>1</answer><answer>2</answer>", "one final answer"),
         ("<answer>  </answer>", "empty"),
         ('{"tool": "submit", "arguments": {}}', 'exactly one argument, "answer"'),
