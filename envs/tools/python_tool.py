@@ -48,6 +48,11 @@ sys.stdout = sys.stderr = open(os.devnull, "w")
 for index, source in enumerate(cells[:-1], start=1):
     try:
         run(index, source, False)
+    except SystemExit as err:
+        if err.code not in (None, 0):
+            sys.stdout, sys.stderr = real
+            print(f"earlier cell {index} exited with status {err.code} when replayed", file=sys.stderr)
+            sys.exit(3)
     except BaseException as err:
         sys.stdout, sys.stderr = real
         print(f"earlier cell {index} failed when replayed ({type(err).__name__}: {err}); "
@@ -56,8 +61,9 @@ for index, source in enumerate(cells[:-1], start=1):
 sys.stdout, sys.stderr = real
 try:
     run(len(cells), cells[-1], True)
-except SystemExit:
-    raise
+except SystemExit as err:
+    if err.code not in (None, 0):
+        raise
 except BaseException as err:
     sys.stdout.flush()
     frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.startswith("<cell")]
@@ -66,6 +72,8 @@ except BaseException as err:
     lines += traceback.format_exception_only(type(err), err)
     sys.stderr.write("".join(lines))
     sys.exit(1)
+sys.stdout.flush()
+os.write(3, b"ok")  # the cell ran to its end (an exit code alone could come from os._exit in a cell)
 '''
 
 
@@ -104,9 +112,10 @@ class PythonTool:
             source=DRIVER,
             files={"cells.json": json.dumps([*self.cells, code])},
             limits=self.limits,
+            channel=True,
         )
         result = self.sandbox.run(job)
-        if result.ok:
+        if result.ok and result.channel == b"ok":
             self.cells.append(code)
         return result
 
@@ -128,6 +137,9 @@ class PythonTool:
         text = render_execution(result, self.limits)
         if not result.ok:
             raise ToolError(text)
+        if result.channel != b"ok":
+            ended = "the process ended before the code finished; nothing from this call is kept"
+            raise ToolError(f"{text}\n{ended}")
         return text
 
 

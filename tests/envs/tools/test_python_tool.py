@@ -83,3 +83,15 @@ def test_the_sandbox_is_created_lazily() -> None:
     assert made == []
     tool.reset()
     assert made == []
+
+
+def test_exits_do_not_poison_the_session(tool: PythonTool) -> None:
+    tool.python("a = 1")
+    assert tool.python("import sys\nprint('bye')\nsys.exit(0)") == "bye"
+    assert tool.python("a + 1") == "2"  # the exiting cell replays without stopping the rest
+    with pytest.raises(ToolError, match="exited with status 3|status 3"):
+        tool.python("import sys\nsys.exit(3)")
+    with pytest.raises(ToolError, match="ended before the code finished"):
+        tool.python("import os\nos._exit(0)")  # ends the process before the driver's end
+    assert tool.cells == ["a = 1", "import sys\nprint('bye')\nsys.exit(0)", "a + 1"]
+    assert tool.python("a * 10") == "10"
