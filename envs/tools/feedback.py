@@ -56,8 +56,10 @@ class ToolFeedback:
             return f"{verdict.message}\n{left}"
         if verdict.error_kind == INVALID_ACTION and "answer" not in evidence:
             return f"Your reply is not a valid tool call or answer: {verdict.message}\n{left}"
-        # The budget line below says what is left; the mode's own "(N attempts left)" would repeat it.
-        text = self.inner(verdict, dataclasses.replace(context, max_turns=context.turn))
+        # The mode judges answers, so it sees only the earlier answers (not the tool calls), and the
+        # budget line below says what is left (its own "(N attempts left)" would repeat it).
+        answers_only = tuple(a for a in context.history if "answer" in a.verdict.evidence)
+        text = self.inner(verdict, dataclasses.replace(context, max_turns=context.turn, history=answers_only))
         if verdict.solved:
             return text
         if self.submissions_exhausted(context, verdict):

@@ -109,9 +109,15 @@ class ToolRewardConfig:
         """Combine a ``reward=`` argument of any accepted form with the per-call terms."""
         return cls(RewardConfig.coerce(reward), call_cost, step_reward)
 
-    def components(self, verdict: Verdict, turn: int, history: Sequence[Attempt]) -> dict[str, float]:
-        """The named parts of this step's reward (their sum is the reward)."""
-        parts = self.base.components(verdict, turn, history)
+    def components(
+        self, verdict: Verdict, turn: int, history: Sequence[Attempt], **step: Any
+    ) -> dict[str, float]:
+        """The named parts of this step's reward (their sum is the reward).
+
+        ``step`` holds whatever else the shared loop passes about the step (e.g. the raw ``action``);
+        it goes to the base config unchanged.
+        """
+        parts = self.base.components(verdict, turn, history, **step)
         if self.call_cost:
             parts["call_cost"] = call_cost(verdict, self.call_cost)
         if self.step_reward:
