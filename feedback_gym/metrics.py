@@ -78,6 +78,31 @@ def record_turn(
     )
 
 
+def record_from_info(action: str, info: Mapping[str, Any], tokens: int | None = None) -> TurnRecord:
+    """Build a :class:`TurnRecord` from a step's ``info`` (for drivers that keep transcripts).
+
+    Reads ``solved``, ``score``, ``feedback_kind`` and the public ``verdict`` (parsed answer and
+    check names) that every feedback-gym env reports.
+
+    >>> info = {"solved": False, "score": 0.5, "feedback_kind": "unary",
+    ...         "verdict": {"parsed": "1 + 2", "checks": [{"name": "t1", "passed": True}]}}
+    >>> r = record_from_info("<answer>1 + 2</answer>", info, tokens=12)
+    >>> r.answer, r.passed_checks, r.feedback_given, r.tokens
+    ('1+2', frozenset({'t1'}), True, 12)
+    """
+    public = info.get("verdict") if isinstance(info.get("verdict"), Mapping) else {}
+    parsed = public.get("parsed")
+    passed = [c.get("name") for c in public.get("checks") or () if isinstance(c, Mapping) and c.get("passed")]
+    return TurnRecord(
+        answer=answer_key(action, Verdict(False, 0.0, parsed=parsed if isinstance(parsed, str) else None)),
+        solved=bool(info.get("solved")),
+        score=float(info.get("score") or 0.0),
+        feedback_given=info.get("feedback_kind") != "none" and info.get("error_kind") != "gave_up",
+        passed_checks=frozenset(str(name) for name in passed),
+        tokens=tokens,
+    )
+
+
 def turns_to_solve(turns: Sequence[TurnRecord]) -> int | None:
     """The turn (1-based) that solved the task, or ``None`` if none did.
 

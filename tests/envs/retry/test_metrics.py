@@ -86,3 +86,20 @@ def test_aggregate_pools_rates_and_extends_short_curves() -> None:
     assert agg["mean_turns_to_solve"] == 2.0
     assert agg["friction_rate"] == 0.5 and agg["repetition_rate"] == 0.5
     assert aggregate_metrics([]) == {"episodes": 0}
+
+
+def test_records_rebuilt_from_info_give_the_same_metrics_as_the_env() -> None:
+    import gymnasium as gym
+
+    import feedback_gym  # noqa: F401
+    from feedback_gym.metrics import record_from_info
+
+    env = gym.make("Countdown-v0", feedback="unary", max_turns=4)
+    env.reset(seed=3)
+    actions = ["<answer>1 + 1</answer>", "<answer>1+1</answer>", "<answer>2 * 2</answer>",
+               env.unwrapped.oracle_action()]
+    records = []
+    for action in actions:
+        *_, info = env.step(action)
+        records.append(record_from_info(action, info))
+    assert episode_metrics(records, 4) == info["episode_metrics"]
