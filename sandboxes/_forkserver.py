@@ -206,8 +206,15 @@ class Server:
             os.closerange(len(fds), 1 << 16)
             if len(fds) < 4:  # no channel: fd 3 stays closed
                 pass
-            for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGXFSZ,
-                        signal.SIGXCPU, signal.SIGCHLD):
+            for sig in (
+                signal.SIGPIPE,
+                signal.SIGINT,
+                signal.SIGTERM,
+                signal.SIGHUP,
+                signal.SIGXFSZ,
+                signal.SIGXCPU,
+                signal.SIGCHLD,
+            ):
                 signal.signal(sig, signal.SIG_DFL)
             os.chdir(workdir)
             limits = request["limits"]
@@ -226,9 +233,16 @@ class Server:
             os.setuid(self.uid)
             prctl(PR_SET_NO_NEW_PRIVS, 1)
             prctl(PR_SET_DUMPABLE, 1)  # a normal process for itself; the harness turns this off
-            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir,
-                   "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-                   "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8"}
+            env = {
+                "PATH": "/usr/local/bin:/usr/bin:/bin",
+                "HOME": workdir,
+                "TMPDIR": workdir,
+                "LANG": "C.UTF-8",
+                "LC_ALL": "C.UTF-8",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONHASHSEED": "0",
+                "PYTHONIOENCODING": "utf-8",
+            }
             env.update(request.get("env", {}))
             os.environ.clear()
             os.environ.update(env)
@@ -251,12 +265,18 @@ def run_python(workdir: str, argv: list[str]) -> int:
     """Run ``main.py`` as ``__main__`` in this (forked, warm) interpreter; return the exit code."""
     import types
 
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)),
-                                 encoding="utf-8", errors="surrogateescape")
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
-                                  encoding="utf-8", errors="backslashreplace")
-    sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
-                                  encoding="utf-8", errors="backslashreplace", line_buffering=True)
+    sys.stdin = io.TextIOWrapper(
+        io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8", errors="surrogateescape"
+    )
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding="utf-8", errors="backslashreplace"
+    )
+    sys.stderr = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+    )
     sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
     sys.argv = ["main.py", *argv]
     sys.path[0] = workdir
@@ -314,8 +334,13 @@ def main(args: list[str]) -> None:
         sock.connect(options["--connect"])
     else:
         sock = socket.socket(fileno=int(options.get("--fd", "0")))
-    server = Server(sock, int(options["--uid"]), int(options["--gid"]), options["--root"],
-                    options.get("--python", sys.executable))
+    server = Server(
+        sock,
+        int(options["--uid"]),
+        int(options["--gid"]),
+        options["--root"],
+        options.get("--python", sys.executable),
+    )
     server.serve()
 
 

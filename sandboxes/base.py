@@ -56,8 +56,15 @@ class Limits:
     output_bytes: int = 64 * 1024
 
     def __post_init__(self) -> None:
-        for name in ("wall_seconds", "cpu_seconds", "memory_mb", "file_size_mb", "open_files",
-                     "processes", "output_bytes"):
+        for name in (
+            "wall_seconds",
+            "cpu_seconds",
+            "memory_mb",
+            "file_size_mb",
+            "open_files",
+            "processes",
+            "output_bytes",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ConfigError(f"Limits.{name} must be a positive number; got {value!r}")
@@ -173,8 +180,8 @@ class ExecResult:
     duration: float = 0.0
     stdout_truncated: bool = False
     stderr_truncated: bool = False
-    files: Mapping[str, bytes] = field(default_factory=dict)
-    channel: bytes | None = None
+    files: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    channel: bytes | None = field(default=None, repr=False)
     message: str = ""
 
     @property

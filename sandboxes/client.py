@@ -59,7 +59,7 @@ def _stdin_fd(data: bytes) -> int:
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.lseek(fd, 0, os.SEEK_SET)
     except BaseException:
         os.close(fd)
@@ -106,8 +106,9 @@ class _CappedReader:
         return out + TRUNCATION_MARKER.format(n=self.cap) if self.truncated else out
 
 
-def run_on_server(sock: socket.socket, job: Job, nproc: bool = True,
-                  on_timeout: Callable[[], None] | None = None) -> ExecResult:
+def run_on_server(
+    sock: socket.socket, job: Job, nproc: bool = True, on_timeout: Callable[[], None] | None = None
+) -> ExecResult:
     """Run one job on a connected fork server and build its result.
 
     Raises:

@@ -40,8 +40,9 @@ def compile_limits(limits: Limits) -> Limits:
     )
 
 
-def compile_job(language: str, source: str, limits: Limits, *, json_diagnostics: bool = False,
-                syntax_only: bool = False) -> Job:
+def compile_job(
+    language: str, source: str, limits: Limits, *, json_diagnostics: bool = False, syntax_only: bool = False
+) -> Job:
     """The job that compiles ``source``; its ``files`` hold the binary on success."""
     compiler = COMPILERS[language]
     argv = [compiler.command, *compiler.flags]
@@ -51,11 +52,23 @@ def compile_job(language: str, source: str, limits: Limits, *, json_diagnostics:
         argv += ["-fsyntax-only", compiler.source_name]
     else:
         argv += ["-o", BINARY, compiler.source_name, "-lm"]
-    return Job(argv=argv, files={compiler.source_name: source}, limits=compile_limits(limits),
-               collect=() if syntax_only else (BINARY,))
+    return Job(
+        argv=argv,
+        files={compiler.source_name: source},
+        limits=compile_limits(limits),
+        collect=() if syntax_only else (BINARY,),
+    )
 
 
 def binary_job(binary: bytes, job: Job) -> Job:
     """The job that runs a compiled binary with ``job``'s arguments, input, files and limits."""
-    return Job(argv=[f"./{BINARY}", *job.argv], files={**job.files, BINARY: binary}, executables=(BINARY,),
-               stdin=job.stdin, limits=job.limits, collect=job.collect, channel=job.channel, env=job.env)
+    return Job(
+        argv=[f"./{BINARY}", *job.argv],
+        files={**job.files, BINARY: binary},
+        executables=(BINARY,),
+        stdin=job.stdin,
+        limits=job.limits,
+        collect=job.collect,
+        channel=job.channel,
+        env=job.env,
+    )

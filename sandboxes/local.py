@@ -64,9 +64,20 @@ def bwrap_argv(python: str, uid: int) -> list[str]:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailableError("the local sandbox needs bubblewrap: apt-get install -y bubblewrap")
-    argv = [bwrap, "--die-with-parent", "--new-session", "--clearenv",
-            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-pid", "--unshare-cgroup-try",
-            "--ro-bind", "/usr", "/usr"]
+    argv = [
+        bwrap,
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-pid",
+        "--unshare-cgroup-try",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
     for name in ("bin", "lib", "lib32", "lib64", "sbin"):
         target = Path("/") / name
         if target.is_symlink():
@@ -76,13 +87,41 @@ def bwrap_argv(python: str, uid: int) -> list[str]:
     for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"):
         if os.path.exists(etc):
             argv += ["--ro-bind", etc, etc]
-    argv += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(WORK_TMPFS_BYTES), "--perms", "0755", "--tmpfs", "/tmp",
-             "--ro-bind", str(SERVER_SOURCE), SERVER_PATH, "--chdir", "/"]
+    argv += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(WORK_TMPFS_BYTES),
+        "--perms",
+        "0755",
+        "--tmpfs",
+        "/tmp",
+        "--ro-bind",
+        str(SERVER_SOURCE),
+        SERVER_PATH,
+        "--chdir",
+        "/",
+    ]
     for cap in SERVER_CAPS:
         argv += ["--cap-add", cap]
-    argv += [python, "-I", "-S", SERVER_PATH, "--fd", "0", "--uid", str(uid), "--gid", str(uid),
-             "--root", "/tmp/jobs", "--python", python]
+    argv += [
+        python,
+        "-I",
+        "-S",
+        SERVER_PATH,
+        "--fd",
+        "0",
+        "--uid",
+        str(uid),
+        "--gid",
+        str(uid),
+        "--root",
+        "/tmp/jobs",
+        "--python",
+        python,
+    ]
     return argv
 
 
@@ -123,9 +162,13 @@ class LocalWorker(Worker):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.process = subprocess.Popen(
-                bwrap_argv(self.python, self.uid), stdin=theirs, stdout=subprocess.DEVNULL,
+                bwrap_argv(self.python, self.uid),
+                stdin=theirs,
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL if not os.environ.get("FEEDBACK_GYM_SANDBOX_DEBUG") else None,
-                env={}, start_new_session=True, close_fds=True,
+                env={},
+                start_new_session=True,
+                close_fds=True,
             )
         finally:
             theirs.close()
