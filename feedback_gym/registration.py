@@ -61,5 +61,12 @@ _register(
 
 # --- retry (issue: multi-turn retry) ---------------------------------------------------------
 
+_register(
+    "CodeTryAgain-v0",
+    "feedback_gym.envs.retry.code_try_again:CodeTryAgainEnv",
+    "The bundled Python tasks with unary 'try again' feedback only (UFO), 4 attempts.",
+    kwargs={"tasks": "bundled", "feedback": "unary", "max_turns": 4},
+)
+
 
 # --- tools (issue: tool use) -----------------------------------------------------------------

@@ -53,7 +53,8 @@ def test_reject_previous_abridges_programs_and_caps_the_list() -> None:
     feedback = RejectPreviousFeedback(max_listed=3, max_answer_chars=40)
     text = feedback(Verdict(False, 0.0, parsed="x"), _context("x", history, turn=13, max_turns=20))
     assert "(10 earlier answers not shown)" in text
-    assert "x += 1" not in text and "(53 lines)" in text
+    assert "`def f(x): x += 1 x += 1 x += 1 x += ...` (53 lines)" in text  # folded, cut at 40 chars
+    assert "return x" not in text
     assert len(text) < 600
 
 
