@@ -320,7 +320,8 @@ class RejectPreviousFeedback:
         shown = rejected[-self.max_listed:]
         lines = [text, "These answers were already tried and are wrong:"]
         if len(rejected) > len(shown):
-            lines.append(f"- ({len(rejected) - len(shown)} earlier answers not shown)")
+            hidden = len(rejected) - len(shown)
+            lines.append(f"- ({hidden} earlier answer{'s' if hidden != 1 else ''} not shown)")
         lines.extend(f"- {_show_answer(key, self.max_answer_chars)}" for key in shown)
         lines.append("Do not give any of them again; give a different answer.")
         return "\n".join(lines)
