@@ -58,6 +58,26 @@ _register(
 
 # --- math (issue: math environments) ---------------------------------------------------------
 
+_register(
+    "MathCritique-v0",
+    "feedback_gym.envs.math.env:MathCritiqueEnv",
+    "Generated maths problems (7 families, 3 levels); step-localised critique from a reference-guided "
+    "critic, no answer leaks, 4 attempts.",
+    kwargs={"max_turns": 4},
+)
+_register(
+    "MathCritiqueBundled-v0",
+    "feedback_gym.envs.math.env:MathCritiqueEnv",
+    "The bundled hand-written maths problems with worked solutions; reference-guided critique, 4 attempts.",
+    kwargs={"source": "bundled", "max_turns": 4},
+)
+_register(
+    "MathInPlace-v0",
+    "feedback_gym.envs.math.env:MathCritiqueEnv",
+    "Generated maths problems; feedback is the previous solution with its first wrong line marked, 4 attempts.",
+    kwargs={"feedback": "in_place", "max_turns": 4},
+)
+
 
 # --- retry (issue: multi-turn retry) ---------------------------------------------------------
 
