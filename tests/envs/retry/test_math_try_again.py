@@ -86,3 +86,14 @@ def test_wrapper_over_a_reasoning_gym_source_of_the_maths_family() -> None:
     assert "`987654321`" in obs and not truncated
     *_, truncated, info = env.step(WRONG)
     assert truncated and info["episode_metrics"]["friction_events"] == 1
+
+
+def test_try_again_natively_on_a_reasoning_gym_dataset() -> None:
+    pytest.importorskip("reasoning_gym")
+    env = gym.make("MathTryAgain-v0", source="reasoning_gym:basic_arithmetic", max_turns=3)
+    _, info = env.reset(seed=4)
+    assert info["task_id"].startswith("rg-basic_arithmetic")
+    obs, reward, terminated, _, _ = env.step(WRONG)
+    assert obs in DEFAULT_UNARY_PHRASINGS and reward == 0.0 and not terminated
+    _, reward, terminated, _, info = env.step(env.unwrapped.oracle_action())
+    assert terminated and reward == 1.0 and info["episode_metrics"]["success_at_turn"] == [0.0, 1.0, 1.0]
