@@ -81,6 +81,19 @@ _register(
 
 # --- retry (issue: multi-turn retry) ---------------------------------------------------------
 
+_register(
+    "MathTryAgain-v0",
+    "feedback_gym.envs.retry.math_try_again:MathTryAgainEnv",
+    "Generated maths problems with unary 'try again' feedback only (UFO), 5 attempts.",
+    kwargs={"feedback": "unary", "max_turns": 5},
+)
+_register(
+    "CodeTryAgain-v0",
+    "feedback_gym.envs.retry.code_try_again:CodeTryAgainEnv",
+    "The bundled Python tasks with unary 'try again' feedback only (UFO), 4 attempts.",
+    kwargs={"tasks": "bundled", "feedback": "unary", "max_turns": 4},
+)
+
 
 # --- tools (issue: tool use) -----------------------------------------------------------------
 
