@@ -354,6 +354,7 @@ class ToolUseEnv(FeedbackEnv):
         if not terminated and "answer" in verdict.evidence and self._submissions_left() == 0:
             terminated, truncated = True, False
             self._ended = True
+            info = self._info(verdict, info["reward_components"])  # rebuilt now that the episode ended
         return observation, reward, terminated, truncated, self._tool_info(info)
 
     def oracle_action(self) -> str:

@@ -178,6 +178,13 @@ def test_wrong_answers_get_feedback_until_the_attempts_run_out(sandbox: Sandbox)
     observation, reward, terminated, truncated, info = env.step("<answer>13</answer>")
     assert "No answer attempts are left; the episode is over." in observation
     assert (reward, terminated, truncated, info["submissions_left"]) == (0.0, True, False, 0)
+    truncated_run = ToolUseEnv(sandbox=sandbox, max_submissions=None, max_turns=2)
+    truncated_run.reset(options={"task": _shop_task()})
+    truncated_run.step("<answer>1</answer>")
+    ended_by_budget = truncated_run.step("<answer>2</answer>")[4]
+    assert set(ended_by_budget) - {"tools", "tool_calls_used", "tool_calls_left", "submissions_left"} <= set(
+        info
+    )
     with pytest.raises(gym.error.ResetNeeded):
         env.step("<answer>11</answer>")
 
@@ -425,3 +432,17 @@ def test_two_envs_sharing_a_sandbox_do_not_see_each_other(sandbox: Sandbox) -> N
     assert second.step(json.dumps({"tool": "python", "arguments": {"code": "owner"}}))[0].startswith(
         "[python result]\n'second'"
     )
+
+
+def test_answer_modes_see_only_answers_not_tool_calls(sandbox: Sandbox) -> None:
+    from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
+
+    if "reject_previous" not in GENERIC_FEEDBACK_MODES:
+        pytest.skip("the reject_previous mode comes with the retry work")
+    env = ToolUseEnv(sandbox=sandbox, feedback="reject_previous", max_submissions=3)
+    env.reset(options={"task": _shop_task()})
+    env.step(env.oracle_action())
+    env.step("<answer>12</answer>")
+    observation = env.step("<answer>13</answer>")[0]
+    assert "`12`" in observation and "`13`" in observation
+    assert "SELECT" not in observation and "sql" not in observation.split("(left:")[0]
