@@ -38,6 +38,8 @@ from feedback_gym.verdict import INTERNAL_ERROR, WRONG_ANSWER, CheckResult, Verd
 
 BUILTIN_TOOLS = ("python", "calculator", "search", "sql")
 TASK_SETS = ("generated", "handwritten", *ADAPTERS)
+#: How much of each tool's documentation the prompt shows.
+TOOL_DOCS = ("full", "signatures", "names")
 
 
 class Toolbox:
@@ -253,6 +255,8 @@ class ToolUseEnv(FeedbackEnv):
     by the python tool), ``tools`` (extra functions or :class:`Tool` objects), ``builtin_tools``,
     ``max_tool_calls``, ``max_submissions``, ``call_cost``, ``step_reward``, ``max_output_chars``,
     ``python_limits`` (sandbox :class:`Limits` of one python call; default 10 s, 1 GiB),
+    ``tool_docs`` (``"full"``, ``"signatures"`` or ``"names"``: how much tool documentation the
+    prompt shows; ``info["tools"]`` always has the full schemas),
     ``feedback``, ``reward``, ``max_turns``, ``render_mode``.
 
     ## Version History
@@ -276,6 +280,7 @@ class ToolUseEnv(FeedbackEnv):
         step_reward: float = 0.0,
         max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         python_limits: Limits | None = None,
+        tool_docs: str = "full",
         max_turns: int = 12,
         reward: Any = None,
         family_options: Mapping[str, Any] | None = None,
@@ -289,6 +294,9 @@ class ToolUseEnv(FeedbackEnv):
             raise ConfigError(f"max_submissions must be None or an int >= 1; got {max_submissions!r}")
         if isinstance(max_output_chars, bool) or not isinstance(max_output_chars, int) or max_output_chars < 100:  # noqa: E501
             raise ConfigError(f"max_output_chars must be an int >= 100; got {max_output_chars!r}")
+        if tool_docs not in TOOL_DOCS:
+            raise ConfigError(f"tool_docs must be one of {', '.join(TOOL_DOCS)}; got {tool_docs!r}")
+        self.tool_docs = tool_docs
         if python_limits is not None and not isinstance(python_limits, Limits):
             raise ConfigError(f"python_limits must be a sandboxes.Limits; got {type(python_limits).__name__}")
         self.toolbox = Toolbox(sandbox, builtin_tools, tools, max_tool_calls=max_tool_calls,
@@ -322,7 +330,7 @@ class ToolUseEnv(FeedbackEnv):
         schema = database_schema(database) if database and "sql" in self.toolbox.registry else ""
         if schema:
             parts.append(f"The sql tool queries this task's database ({database}):\n{schema}")
-        parts.append(f"Tools:\n{self.toolbox.registry.describe()}")
+        parts.append(f"Tools:\n{self.toolbox.registry.describe(self.tool_docs)}")
         budget = [f"{self.max_tool_calls} tool calls"]
         if self.max_submissions is not None:
             budget.append(f"{self.max_submissions} answer attempt{'s' if self.max_submissions != 1 else ''}")

@@ -159,9 +159,18 @@ class ToolRegistry:
         """Every tool's OpenAI schema, then the submit tool's (JSON-friendly copies)."""
         return [json.loads(json.dumps(t.schema)) for t in [*self._tools.values(), SUBMIT]]
 
-    def describe(self) -> str:
-        """The tool list for a prompt: one signature and description per tool."""
-        return "\n".join(f"- {t.signature()}: {t.description}" for t in [*self._tools.values(), SUBMIT])
+    def describe(self, detail: str = "full") -> str:
+        """The tool list for a prompt: ``"full"`` (signatures, descriptions), ``"signatures"``, ``"names"``.
+
+        Less detail lets an experiment ask how much the documentation matters (as DRAFT does);
+        ``info["tools"]`` always holds the full schemas.
+        """
+        tools = [*self._tools.values(), SUBMIT]
+        if detail == "names":
+            return "- " + ", ".join(t.name for t in tools)
+        if detail == "signatures":
+            return "\n".join(f"- {t.signature()}" for t in tools)
+        return "\n".join(f"- {t.signature()}: {t.description}" for t in tools)
 
     def call(self, call: ToolCall, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> ToolOutput:
         """Run ``call``; every failure becomes a failed :class:`ToolOutput` with a message."""

@@ -373,6 +373,7 @@ def test_registered_ids_pass_the_strict_checker_and_solve(env_id: str) -> None:
         ({"max_output_chars": 5}, "max_output_chars"),
         ({"sandbox": "cloud"}, "unknown sandbox backend"),
         ({"sandbox": 3}, "sandbox must be one of"),
+        ({"tool_docs": "some"}, "tool_docs must be one of"),
         ({"python_limits": {"wall_seconds": 1}}, "python_limits must be"),
         ({"tasks": "handwritten", "family_options": {"source": "x"}}, "family_options only apply"),
     ],
@@ -446,3 +447,19 @@ def test_answer_modes_see_only_answers_not_tool_calls(sandbox: Sandbox) -> None:
     observation = env.step("<answer>13</answer>")[0]
     assert "`12`" in observation and "`13`" in observation
     assert "SELECT" not in observation and "sql" not in observation.split("(left:")[0]
+
+
+@pytest.mark.parametrize(
+    ("detail", "shown", "absent"),
+    [
+        ("full", "- search(query: string, k?: integer): Search the local encyclopedia", None),
+        ("signatures", "- search(query: string, k?: integer)\n", "Search the local encyclopedia"),
+        ("names", "- python, calculator, search, sql, submit", "search(query"),
+    ],
+)
+def test_tool_documentation_detail(sandbox: Sandbox, detail: str, shown: str, absent: str | None) -> None:
+    env = ToolUseEnv(sandbox=sandbox, tool_docs=detail)
+    observation, info = env.reset(seed=0)
+    assert shown in observation
+    assert absent is None or absent not in observation
+    assert "Search the local encyclopedia" in json.dumps(info["tools"])
