@@ -19,17 +19,14 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 
 from feedback_gym.errors import SandboxUnavailableError, missing_dependency
 from feedback_gym.sandboxes import _forkserver as wire
-from feedback_gym.sandboxes.base import ExecResult, Job
-from feedback_gym.sandboxes.client import ServerDiedError, run_on_server
 from feedback_gym.sandboxes.config import DockerConfig
 from feedback_gym.sandboxes.image import SANDBOX_UID
-from feedback_gym.sandboxes.local import SERVER_PATH, SERVER_SOURCE
+from feedback_gym.sandboxes.local import JUDGE_PATH, JUDGE_SOURCE, SERVER_PATH, SERVER_SOURCE
 from feedback_gym.sandboxes.pool import PooledSandbox, Worker
 
 #: Label on every container we create (value: the sandbox's id).
@@ -67,17 +64,16 @@ def docker_client(config: DockerConfig):  # noqa: ANN201 - docker is optional
 class DockerWorker(Worker):
     """One container with a fork server inside, reached over a bind-mounted Unix socket."""
 
+    nproc = False  # uid 65534 is shared by every container: the pids cgroup limits processes instead
+
     def __init__(self, sandbox_id: str, client, config: DockerConfig, index: int) -> None:  # noqa: ANN001
+        super().__init__()
         self.sandbox_id = sandbox_id
         self.client = client
         self.config = config
         self.index = index
         self.container = None
-        self.sock: socket.socket | None = None
         self.dir: Path | None = None
-        self._lock = threading.Lock()
-        self._stopped = False
-        self.restarts = 0
 
     def start(self) -> None:
         """Create the container, wait for its server to connect and say hello."""
@@ -116,6 +112,7 @@ class DockerWorker(Worker):
                 volumes={
                     str(self.dir): {"bind": SOCKET_DIR, "mode": "rw"},
                     str(SERVER_SOURCE): {"bind": SERVER_PATH, "mode": "ro"},
+                    str(JUDGE_SOURCE): {"bind": JUDGE_PATH, "mode": "ro"},
                 },
                 mem_limit=f"{cfg.memory_mb}m",
                 memswap_limit=f"{cfg.memory_mb}m",
@@ -125,6 +122,7 @@ class DockerWorker(Worker):
                 cap_add=SERVER_CAPS,
                 security_opt=["no-new-privileges"],
                 labels={LABEL: self.sandbox_id},
+                auto_remove=True,  # a server that loses its owner exits, and its container goes
                 name=f"feedback-gym-{self.sandbox_id}-{self.index}-{self.restarts}",
                 environment={},
             )
@@ -133,33 +131,17 @@ class DockerWorker(Worker):
             hello, _ = wire.recv_message(conn)
             conn.settimeout(None)
         except Exception as err:
-            self._kill()
+            self.kill()
             raise SandboxUnavailableError(f"the sandbox container did not start: {err}") from err
         finally:
             listener.close()
         if not hello.get("ready"):
-            self._kill()
+            self.kill()
             raise SandboxUnavailableError(f"unexpected hello from the container's server: {hello!r}")
         self.sock = conn
 
-    def run(self, job: Job) -> ExecResult:
-        """Run one job; a dead container is replaced and the job reported as a sandbox error."""
-        with self._lock:
-            if self.sock is None:
-                try:
-                    self.start()
-                except SandboxUnavailableError as err:
-                    return ExecResult.sandbox_error(str(err))
-            try:
-                return run_on_server(self.sock, job, nproc=False)
-            except ServerDiedError as err:
-                self._kill()
-                if self._stopped:
-                    return ExecResult.sandbox_error("the sandbox was closed while the job ran")
-                self.restarts += 1
-                return ExecResult.sandbox_error(f"{err}; the container was replaced")
-
-    def _kill(self) -> None:
+    def kill(self) -> None:
+        """Remove the container and its socket directory."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -172,11 +154,6 @@ class DockerWorker(Worker):
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
-
-    def stop(self) -> None:
-        """Remove the container for good."""
-        self._stopped = True
-        self._kill()
 
     def stats(self) -> dict[str, int]:
         """Processes and memory inside the container (from the engine)."""

@@ -144,6 +144,7 @@ HACKS = {
         "        if isinstance(o, dict) and 'tests' in o and 'nonce' in o:\n            return o['tests']\n"
         "    return -1\n"
     ),
+    "defines_candidate_not_entry": "def candidate(x):\n    return x * x\n",
     "claims_builtin_exception": (
         "def square(x):\n    raise AssertionError('pretend the test assertion failed')\n"
     ),
@@ -268,3 +269,10 @@ def test_parse_gcc_text_fallback():
     )
     assert (diags[0].line, diags[0].column, diags[0].severity) == (3, 5, "warning")
     assert diags[1].severity == "error" and "undefined reference" in diags[1].message
+
+
+def test_program_prints_reach_stdout(sandbox):
+    program = "print('loading')\ndef f(x):\n    print('called with', x)\n    return x\n"
+    report = check_function(sandbox, program, "f", ["assert f(1) == 1", "assert f(2) == 3"])
+    assert [o.passed for o in report.outcomes] == [True, False]
+    assert report.stdout == "loading\ncalled with 1\ncalled with 2\n"
