@@ -21,7 +21,7 @@ from typing import Any
 from feedback_gym.envs.math.arithmetic import evaluate_arithmetic
 from feedback_gym.envs.math.equivalence import numbers_close
 from feedback_gym.envs.math.leaks import LeakFilter, Scrubbed
-from feedback_gym.envs.math.numerals import find_numbers, format_number, parse_number
+from feedback_gym.envs.math.numerals import find_numbers, parse_number
 from feedback_gym.envs.math.solution import Step, steps_of
 from feedback_gym.feedback import FeedbackContext
 from feedback_gym.tasks import Task
@@ -88,7 +88,7 @@ class Diagnosis:
 
 # ---------------------------------------------------------------------------- arithmetic slips
 
-_EXPRESSION_TAIL = re.compile(r"([-\d(][\d\s.+\-*/×÷()x]*?)\s*=\s*(-?\d[\d,]*(?:\.\d+)?)\s*$")
+_EXPRESSION_TAIL = re.compile(r"([-\d(](?:\bof\b|[\d\s.+\-*/×÷()x%])*?)\s*=\s*(-?\d[\d,]*(?:\.\d+)?)\s*$")
 
 
 def arithmetic_slip(line: str) -> str | None:
@@ -103,7 +103,7 @@ def arithmetic_slip(line: str) -> str | None:
     if not match:
         return None
     expression, stated = match.group(1).strip(), match.group(2).replace(",", "")
-    if not re.search(r"\d\s*[-+*/×÷x]\s*[-(\d]", expression):
+    if not re.search(r"\d\s*(?:[-+*/×÷x]|%?\s*of)\s*[-(\d]", expression):
         return None
     value = evaluate_arithmetic(expression)
     if value is None or numbers_close(value, Fraction(stated)):
@@ -337,6 +337,3 @@ def describe(diagnosis: Diagnosis, redactions: int) -> dict[str, Any]:
         "arithmetic_slip": diagnosis.slip is not None,
         "redactions": redactions,
     }
-
-
-__all__ = ["CritiqueFeedback", "Diagnosis", "critique", "diagnose", "explain", "format_number", "ordinal"]

@@ -178,3 +178,20 @@ def test_no_work_and_final_answer_cases() -> None:
     attempt = "\n".join(lines[:-1] + ["Answer: 1"])
     verdict = VERIFIER.verify(task, attempt)
     assert diagnose(task, attempt, verdict).status == "final"
+
+
+def test_leak_filter_catches_rounded_decimals_and_percents() -> None:
+    task = math_task(
+        "t",
+        "Share 16 cakes among 3 people.",
+        "16/3",
+        [step("each share", "16 / 3", Fraction(16, 3))],
+        source="test",
+    )
+    scrubbed = LeakFilter(task, "16 / 3 = 6").scrub(
+        "Each gets about 5.33, or 5.3333, or \\frac{16}{3}; not 5 or 6."
+    )
+    assert scrubbed.redactions == 3 and "5.33" not in scrubbed.text and "not 5 or 6" in scrubbed.text
+    quarter = math_task("q", "What share is 1 of 4?", "0.25", source="test")
+    assert LeakFilter(quarter).scrub("It is 25% of the whole.").redactions == 1
+    assert LeakFilter(quarter).scrub("It is 2.5 of something.").redactions == 0
