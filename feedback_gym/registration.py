@@ -45,7 +45,7 @@ _register(
 _register(
     "CppCompilerFeedback-v0",
     "feedback_gym.envs.code.env:CppCompilerFeedbackEnv",
-    "Write C/C++ (bundled stdin/stdout tasks); gcc/g++ diagnostics with line numbers, then tests, 4 attempts.",
+    "Write C/C++ (bundled stdin/stdout tasks); gcc/g++ diagnostics with line numbers, then tests.",
     kwargs={"tasks": "bundled-c-cpp", "feedback": "full", "max_turns": 4},
 )
 _register(

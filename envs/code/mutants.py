@@ -61,11 +61,11 @@ def wrong_answer_program(task: Task) -> str:
 
 
 def broken_syntax_program(task: Task) -> str:
-    """The reference with its last line cut in half: a syntax/compile error near the end.
+    r"""The reference with its last line cut in half: a syntax/compile error near the end.
 
-    >>> t = Task("t", "p", reference="int main(void) {\\n    return 0;\\n}\\n", metadata={"language": "c"})
+    >>> t = Task("t", "p", reference="int main(void) {\n    return 0;\n}\n", metadata={"language": "c"})
     >>> broken_syntax_program(t)
-    'int main(void) {\\n    return 0;\\n'
+    'int main(void) {\n    return 0;\n'
     """
     reference = str(task.reference).rstrip()
     language = task.metadata.get("language", "python")

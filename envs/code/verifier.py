@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from feedback_gym.errors import MissingReferenceError
+from feedback_gym.errors import MissingReferenceError, SandboxClosedError, SandboxUnavailableError
 from feedback_gym.sandboxes.base import Limits, Sandbox
 from feedback_gym.sandboxes.harness import (
     FUNCTION_TEST_LIMITS,
@@ -50,10 +50,10 @@ _REDACTED = "<hidden test>"
 
 
 def clip(text: str | None, limit: int = MAX_EVIDENCE_CHARS) -> str | None:
-    """Keep feedback readable: the head and tail of a long text, with a marker between.
+    r"""Keep feedback readable: the head and tail of a long text, with a marker between.
 
     >>> clip("x" * 10, limit=4)
-    'xx\\n[... 6 characters cut ...]\\nxx'
+    'xx\n[... 6 characters cut ...]\nxx'
     """
     if text is None or len(text) <= limit:
         return text
@@ -62,10 +62,10 @@ def clip(text: str | None, limit: int = MAX_EVIDENCE_CHARS) -> str | None:
 
 
 def redact(text: str | None, secrets: Sequence[str]) -> str | None:
-    """Replace every line of hidden test source found in ``text`` (a traceback may quote the test).
+    r"""Replace every line of hidden test source found in ``text`` (a traceback may quote the test).
 
-    >>> redact('File "t.py", line 3\\n    assert candidate(2) == 4', ["assert candidate(2) == 4"])
-    'File "t.py", line 3\\n    <hidden test>'
+    >>> redact('File "t.py", line 3\n    assert candidate(2) == 4', ["assert candidate(2) == 4"])
+    'File "t.py", line 3\n    <hidden test>'
     """
     if not text:
         return text
@@ -77,8 +77,12 @@ def redact(text: str | None, secrets: Sequence[str]) -> str | None:
     return text
 
 
-def _show_call(snippet: str | None, entry_point: str | None) -> str | None:
-    """Show ``candidate(...)`` with the function's real name, as the agent knows it."""
+def show_call(snippet: str | None, entry_point: str | None) -> str | None:
+    """Show ``candidate(...)`` with the function's real name, as the agent knows it.
+
+    >>> show_call("assert candidate(candidates) == 2", "count")
+    'assert count(candidates) == 2'
+    """
     if snippet is None or not entry_point:
         return snippet
     return re.sub(r"\bcandidate\b", entry_point, snippet)
@@ -120,6 +124,8 @@ class CodeVerifier:
             if task.metadata.get("style") == "io":
                 return self._verify_io(task, parsed.code, language)
             return self._verify_function(task, parsed.code)
+        except (SandboxUnavailableError, SandboxClosedError):
+            raise  # no sandbox at all is the user's set-up to fix, not a zero reward to train on
         except Exception as err:  # noqa: BLE001 - a checker failure is reported, never raised
             return Verdict(False, 0.0, error_kind=INTERNAL_ERROR, parsed=parsed.code,
                            message=f"the checker failed ({type(err).__name__}: {err}); this is not "
@@ -154,14 +160,15 @@ class CodeVerifier:
         for index, (test, outcome) in enumerate(zip(tests, report.outcomes, strict=True)):
             visible = index < shown
             checks.append(CheckResult(
-                name=f"test {index + 1}" + (f": {_show_call(test, entry_point)}" if visible else " (hidden)"),
+                name=f"test {index + 1}" + (f": {show_call(test, entry_point)}" if visible else " (hidden)"),
                 passed=outcome.passed,
-                input=redact(_show_call(outcome.input, entry_point), secrets),
+                input=redact(show_call(outcome.input, entry_point), secrets),
                 expected=redact(outcome.expected, secrets),
                 got=_got(outcome),
                 detail=None if outcome.passed else redact(clip(_describe(outcome)), secrets),
             ))
-        return self._judge(task, checks, report.outcomes, program, secrets, {"stderr": report.stderr, "stdout": report.stdout})
+        printed = {"stderr": report.stderr, "stdout": report.stdout}
+        return self._judge(task, checks, report.outcomes, program, secrets, printed)
 
     # ----------------------------------------------------------------------------------------- io
 
@@ -211,29 +218,35 @@ class CodeVerifier:
 _DEFINES = r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{}\b"
 
 
+_LINE_BUFFERED = "import sys as _fg_sys; _fg_sys.stdout.reconfigure(line_buffering=True)"
+
+
 def complete_program(program: str, starter: str, entry_point: str) -> tuple[str, int]:
-    """Add what the task's starter code gave and the reply left out: imports and helper functions.
+    r"""Prepare a function-task program: line-buffered prints, and the starter code's imports and helpers.
 
     HumanEval prompts define imports and helpers (``poly``, ``encode_cyclic``) next to the function to
     write, and the official evaluation runs prompt + completion; an agent that replies with only the
-    function should not fail for a missing helper. Imports go on one line before the program (the
-    returned offset, 0 or 1, lets tracebacks be renumbered); helpers the reply does not define go after
+    function should not fail for a missing helper. One line goes before the program: it makes the
+    program's ``print`` output line-buffered (the harness ends the program's process without flushing,
+    and printed debugging output is feedback the agent asked for) and holds the starter's imports; the
+    returned offset (0 or 1) lets tracebacks be renumbered. Helpers the reply does not define go after
     it (a function's globals are looked up when it runs). Only the task's own trusted starter code is
     parsed here; the reply is only searched as text.
 
     >>> starter = "import math\ndef f(x):\n    return x\ndef g(x):\n    '''doc'''\n"
     >>> code, offset = complete_program("def g(x):\n    return f(x)", starter, "g")
-    >>> offset, code.splitlines()[0], code.splitlines()[-2]
-    (1, 'import math', 'def f(x):')
-    >>> complete_program("def g(x):\n    return 1\ndef f(x):\n    return 2", "def f(x):\n    return x", "g")[0]
-    'def g(x):\n    return 1\ndef f(x):\n    return 2'
+    >>> offset, code.splitlines()[0].endswith("; import math"), code.splitlines()[-2]
+    (1, True, 'def f(x):')
+    >>> mine = "def g(x):\n    return 1\ndef f(x):\n    return 2"
+    >>> complete_program(mine, "def f(x):\n    return x", "g")[0].split("\n", 1)[1] == mine
+    True
+    >>> complete_program("from __future__ import annotations\ndef g(x): ...", "", "g")[1]
+    0
     """
-    if not starter.strip():
-        return program, 0
     try:
-        tree = ast.parse(starter)
+        tree = ast.parse(starter) if starter.strip() else ast.Module(body=[], type_ignores=[])
     except SyntaxError:
-        return program, 0
+        tree = ast.Module(body=[], type_ignores=[])
     imports = [
         ast.unparse(node) for node in tree.body
         if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", "") != "__future__"
@@ -245,15 +258,17 @@ def complete_program(program: str, starter: str, entry_point: str) -> tuple[str,
         and not re.search(_DEFINES.format(re.escape(node.name)), program, re.MULTILINE)
     ]
     offset = 0
-    if imports and "__future__" not in program:
-        program = "; ".join(imports) + "\n" + program
+    if "__future__" not in program:  # a __future__ import must stay the first statement
+        program = "; ".join([_LINE_BUFFERED, *imports]) + "\n" + program
         offset = 1
     if helpers:
         program = program.rstrip() + "\n\n\n" + "\n\n\n".join(helpers) + "\n"
     return program, offset
 
 
-_LINE_REFERENCES = re.compile(r'(File "(?:candidate|main)\.py", line |\((?:candidate|main)\.py, line |main\.py:)(\d+)')
+_LINE_REFERENCES = re.compile(
+    r'(File "(?:candidate|main)\.py", line |\((?:candidate|main)\.py, line |main\.py:)(\d+)'
+)
 
 
 def shift_lines(text: str | None, offset: int) -> str | None:
@@ -281,7 +296,7 @@ def not_compiled(count: int, program: str, diagnostics: str, verb: str = "compil
 
 
 def clean_traceback(text: str | None) -> str | None:
-    """Keep only the frames of the agent's own program (the harness's frames are noise to it).
+    r"""Keep only the frames of the agent's own program (the harness's frames are noise to it).
 
     >>> print(clean_traceback('Traceback (most recent call last):\n  File "main.py", line 9, in serve\n'
     ...                       '    result = f()\n  File "candidate.py", line 2, in f\n    return xs[9]\n'
@@ -335,7 +350,16 @@ def _describe(outcome: TestOutcome) -> str | None:
 
 
 def error_kind_of(outcomes: Sequence[Any]) -> str:
-    """The verdict's error kind: the kind of the first failing test (timeouts and crashes first)."""
+    """The verdict's error kind: the most serious kind among the failing tests.
+
+    A checker failure outranks a compile error, which outranks a timeout, then a crash; a plain
+    wrong answer is what is left.
+
+    >>> error_kind_of([TestOutcome(False, "wrong_answer"), TestOutcome(False, "timeout")])
+    'timeout'
+    >>> error_kind_of([TestOutcome(True), TestOutcome(False, "wrong_answer")])
+    'wrong_answer'
+    """
     kinds = [o.error_kind for o in outcomes if not o.passed]
     for wanted in (INTERNAL_ERROR, COMPILE_ERROR, TIMEOUT, RUNTIME_ERROR):
         if wanted in kinds:

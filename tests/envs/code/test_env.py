@@ -13,7 +13,8 @@ from gymnasium.utils.env_checker import check_env
 import feedback_gym  # noqa: F401 - registers the ids
 from feedback_gym.envs.code import CodeFeedbackEnv, CppCompilerFeedbackEnv
 from feedback_gym.envs.code.loaders import humaneval_path
-from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError
+from feedback_gym.envs.code.mutants import wrong_answer_program
+from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError, SandboxClosedError
 from feedback_gym.sandboxes import Limits, make_sandbox
 from feedback_gym.tasks import read_jsonl
 
@@ -48,7 +49,8 @@ def test_check_env_strict(env_id: str) -> None:
 def test_registered_oracle_solves_and_junk_is_harmless(env_id: str) -> None:
     env = gym.make(env_id)
     try:
-        for junk in ["", "x" * 1_000_000, "\x00\x01 ```", "\ud800 print(1)", "```python\ndef f(:", b"\xff\xfe"]:
+        junk_actions = ["", "x" * 1_000_000, "\x00\x01 ```", "\ud800 print(1)", "```python\ndef f(:", b"\xff"]
+        for junk in junk_actions:
             env.reset(seed=3)
             obs, reward, terminated, _, info = env.step(junk)
             assert reward == 0.0 and not terminated and obs
@@ -79,7 +81,8 @@ def test_failing_then_fixed_program(sandbox) -> None:
     assert (reward, terminated, truncated) == (0.0, False, False)
     assert info["error_kind"] == "wrong_answer"
     assert 0 < info["score"] < 1
-    assert "input:    two_sum([3, 2, 4], 6)" in obs and "expected: [1, 2]" in obs and "got:      [0, 1]" in obs
+    assert "input:    two_sum([3, 2, 4], 6)" in obs
+    assert "expected: [1, 2]" in obs and "got:      [0, 1]" in obs
     obs, reward, terminated, truncated, info = env.step(env.oracle_action())
     assert (reward, terminated, info["solved"], info["turn"]) == (1.0, True, True, 2)
     assert obs.startswith("Correct")
@@ -106,7 +109,7 @@ def test_python_syntax_error_is_a_compile_error_with_a_line(sandbox) -> None:
 def test_c_compile_error_gives_diagnostics_with_line_numbers(sandbox) -> None:
     env = CppCompilerFeedbackEnv(sandbox=sandbox, reward={"error_penalties": {"compile_error": 0.1}})
     env.reset(options={"task_id": "bundled/c/sum-two"})
-    program = "#include <stdio.h>\nint main(void) {\n    long long a, b\n    scanf(\"%lld %lld\", &a, &b);\n}\n"
+    program = '#include <stdio.h>\nint main(void) {\n    long long a, b\n    scanf("%lld %lld", &a, &b);\n}\n'
     obs, reward, terminated, _, info = env.step(fence(program, "c"))
     assert info["error_kind"] == "compile_error" and not terminated
     assert re.search(r"main\.c:4:\d+: error: ", obs), obs
@@ -217,7 +220,8 @@ def test_fraction_reward_and_turn_penalty(sandbox) -> None:
 def test_turn_budget_truncates_and_a_timeout_is_feedback(sandbox) -> None:
     env = CodeFeedbackEnv(sandbox=sandbox, max_turns=2, test_timeout=0.5)
     env.reset(options={"task_id": "bundled/py/add_numbers"})
-    obs, _, terminated, truncated, info = env.step(fence("def add_numbers(a, b):\n    while True:\n        pass"))
+    hang = fence("def add_numbers(a, b):\n    while True:\n        pass")
+    obs, _, terminated, truncated, info = env.step(hang)
     assert info["error_kind"] == "timeout" and not terminated and not truncated
     _, _, terminated, truncated, _ = env.step(fence("def add_numbers(a, b):\n    return 0"))
     assert truncated and not terminated
@@ -229,8 +233,10 @@ def test_faking_a_pass_does_not_work(sandbox) -> None:
     fakes = [
         "import os\nos._exit(0)",
         "print('All tests passed')\nraise SystemExit(0)",
-        "class Yes:\n    def __eq__(self, other):\n        return True\n\ndef add_numbers(a, b):\n    return Yes()",
-        "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\ndef add_numbers(a, b):\n    return 0",
+        "class Yes:\n    def __eq__(self, other):\n        return True\n\n"
+        "def add_numbers(a, b):\n    return Yes()",
+        "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n"
+        "def add_numbers(a, b):\n    return 0",
     ]
     for fake in fakes:
         _, reward, terminated, _, info = env.step(fence(fake))
@@ -308,3 +314,77 @@ def test_limits_are_applied(sandbox) -> None:
     env.reset(options={"task_id": "bundled/py-io/sum-two"})
     _, _, _, _, info = env.step(fence("x = bytearray(1024 * 1024 * 1024)\nprint(3)"))
     assert info["error_kind"] in ("runtime_error", "wrong_answer") and not info["solved"]
+
+
+def test_compile_error_is_reported_once_in_tests_and_full(sandbox) -> None:
+    broken = fence("#include <stdio.h>\nint main(void) {\n    return 0\n}", "c")
+    for mode, wants_diagnostics in (("tests", False), ("full", True)):
+        env = CppCompilerFeedbackEnv(sandbox=sandbox, feedback=mode)
+        env.reset(options={"task_id": "bundled/c/sum-two"})
+        obs, *_ = env.step(broken)
+        assert obs.startswith("Incorrect: the program does not compile; none of the 8 tests ran.")
+        assert "not run" not in obs
+        assert bool(re.search(r"main\.c:3:\d+: error: expected", obs)) is wants_diagnostics
+
+
+def test_prints_reach_full_feedback_and_line_numbers_are_the_programs(sandbox) -> None:
+    env = CodeFeedbackEnv("humaneval", sandbox=sandbox)
+    env.reset(options={"task_id": "HumanEval/0"})  # its starter code brings `from typing import List`
+    program = "def has_close_elements(numbers: List[float], threshold):\n    print('seen', len(numbers))\n" \
+              "    return numbers[99]"
+    obs, *_ = env.step(fence(program))
+    assert "[stdout]\nseen 6" in obs
+    assert 'File "candidate.py", line 3, in has_close_elements' in obs
+
+
+def test_a_closed_sandbox_is_an_error_not_a_zero_reward() -> None:
+    box = make_sandbox("local")
+    env = CodeFeedbackEnv(sandbox=box)
+    env.reset(options={"task_id": "bundled/py/add_numbers"})
+    box.close()
+    with pytest.raises(SandboxClosedError):
+        env.step(env.oracle_action())
+
+
+def test_user_task_in_bundled_schema_with_io_cases(sandbox) -> None:
+    task = {"prompt": "Read n and print n squared.", "language": "python", "style": "io",
+            "cases": [["2\n", "4\n"], ["3\n", "9\n"], ["-4\n", "16\n"]],
+            "solution": "print(int(input()) ** 2)"}
+    env = CodeFeedbackEnv(sandbox=sandbox)
+    obs, info = env.reset(options={"task": task})
+    assert info["task_id"].startswith("user/") and obs.startswith("Read n")
+    _, reward, *_ = env.step(fence("print(int(input()) * 2)"))
+    assert reward == 0.0
+    _, reward, terminated, _, _ = env.step(env.oracle_action())
+    assert (reward, terminated) == (1.0, True)
+
+
+def test_generated_broken_variants_fail(sandbox) -> None:
+    env = CodeFeedbackEnv("generated", seed=9, sandbox=sandbox, max_turns=1)
+    for index in range(10):
+        env.reset(options={"task_index": index})
+        _, reward, _, _, info = env.step(fence(wrong_answer_program(env.task)))
+        assert reward == 0.0 and info["error_kind"] == "wrong_answer"
+
+
+@pytest.mark.parametrize(
+    ("env_class", "tasks", "file", "wrong"),
+    [
+        (CodeFeedbackEnv, "apps", "apps_sample.jsonl", "print(0)"),
+        (CodeFeedbackEnv, "mbpp", "mbpp_sample.jsonl", "def is_not_prime(n):\n    return False"),
+        (CppCompilerFeedbackEnv, "codecontests", "codecontests_sample.jsonl", "int main() { return 0; }"),
+    ],
+)
+def test_loaded_tasks_run_end_to_end(sandbox, env_class, tasks: str, file: str, wrong: str) -> None:
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / file
+    env = env_class(tasks, tasks_path=path, sandbox=sandbox)  # CodeContests in the C++ env: C++ references
+    for task_id in env.source.ids():
+        env.reset(options={"task_id": task_id})
+        language = env.task.metadata["language"]
+        if task_id == "mbpp/3" or tasks != "mbpp":
+            _, reward, *_ = env.step(fence(wrong, language))
+            assert reward == 0.0, task_id
+        _, reward, terminated, _, info = env.step(env.oracle_action())
+        assert (reward, terminated) == (1.0, True), (task_id, info["verdict"])

@@ -32,7 +32,8 @@ def test_humaneval_from_the_installed_package() -> None:
 
 def test_split_check_keeps_setup_and_loop_tests() -> None:
     source = (
-        "import math\nMETADATA = {}\n\ndef check(candidate):\n    xs = [1, 2]\n    assert candidate(xs) == 3\n"
+        "import math\nMETADATA = {}\n\ndef check(candidate):\n"
+        "    xs = [1, 2]\n    assert candidate(xs) == 3\n"
         "    for i in range(3):\n        assert candidate([i]) == i\n    assert True\n"
     )
     setup, tests = split_check(source)
@@ -88,3 +89,20 @@ def test_codecontests_fixture(language: str, marker: str) -> None:
 def test_missing_local_file_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="no such task file"):
         read_records("./nope.jsonl")
+
+
+def test_a_dataset_name_goes_to_the_hub_lazily(monkeypatch) -> None:
+    datasets = pytest.importorskip("datasets")
+    calls = []
+    rows = [line for line in (FIXTURES / "mbpp_sample.jsonl").read_text().splitlines() if line]
+
+    def fake_load_dataset(name, config=None, split=None):
+        calls.append((name, config, split))
+        import json
+
+        return [json.loads(r) for r in rows]
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    source = load_mbpp()  # no path: the hub default
+    assert calls == [("google-research-datasets/mbpp", "full", "test")]
+    assert source.size == 3

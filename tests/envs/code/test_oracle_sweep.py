@@ -17,7 +17,11 @@ from feedback_gym.envs.code.sources import make_task_source
 from feedback_gym.sandboxes import make_sandbox
 
 THREADS = 4
-SETS = [("humaneval", CodeFeedbackEnv), ("bundled", CodeFeedbackEnv), ("bundled-c-cpp", CppCompilerFeedbackEnv)]
+SETS = [
+    ("humaneval", CodeFeedbackEnv),
+    ("bundled", CodeFeedbackEnv),
+    ("bundled-c-cpp", CppCompilerFeedbackEnv),
+]
 
 
 @pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.docker)])
