@@ -286,8 +286,9 @@ def critique(
     if diagnosis.status == "correct":
         return Scrubbed("Correct.", 0)
     if diagnosis.status == "unreadable":
-        message = verdict.message or "No final answer was found."
-        return Scrubbed(f"{message} End with a line 'Answer: <your answer>'.", 0)
+        message = (verdict.message or "no final answer was found").rstrip(".")
+        hint = "" if "Answer:" in message else "; end with a line 'Answer: <your answer>'"
+        return Scrubbed(f"{message[0].upper()}{message[1:]}{hint}.", 0)
     lines = action.splitlines()
     text = explain(diagnosis)
     if diagnosis.status == "step" and diagnosis.line_index is not None and lines:
@@ -302,7 +303,8 @@ def critique(
     return render(text, LeakFilter(task, action) if leak_filter else None)
 
 
-def _turns_left(context: FeedbackContext) -> str:
+def turns_left(context: FeedbackContext) -> str:
+    """The "(n attempts left)" line appended to feedback on a wrong attempt."""
     left = context.max_turns - context.turn
     return "" if left <= 0 else f"\n({left} attempt{'s' if left != 1 else ''} left)"
 
@@ -324,7 +326,7 @@ class CritiqueFeedback:
         diagnosis = diagnose(context.task, context.action, verdict)
         result = critique(context.task, context.action, verdict, diagnosis, leak_filter=self.leak_filter)
         self.last_details = describe(diagnosis, result.redactions)
-        return result.text if verdict.solved else result.text + _turns_left(context)
+        return result.text if verdict.solved else result.text + turns_left(context)
 
 
 def describe(diagnosis: Diagnosis, redactions: int) -> dict[str, Any]:

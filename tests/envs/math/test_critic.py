@@ -158,7 +158,9 @@ def test_in_place_marks_only_the_wrong_line() -> None:
     verdict = VERIFIER.verify(task, attempt)
     mode = InPlaceFeedback()
     text = mode(verdict, FeedbackContext(task=task, action=attempt, turn=1, max_turns=3))
-    body = text.split("\n\n", 1)[1].splitlines()
+    body, _, left = text.split("\n\n", 1)[1].rpartition("\n")
+    assert left == "(2 attempts left)"
+    body = body.splitlines()
     original = attempt.splitlines()
     assert len(body) == len(original)
     for index, (shown, before) in enumerate(zip(body, original, strict=True)):
@@ -195,3 +197,23 @@ def test_leak_filter_catches_rounded_decimals_and_percents() -> None:
     quarter = math_task("q", "What share is 1 of 4?", "0.25", source="test")
     assert LeakFilter(quarter).scrub("It is 25% of the whole.").redactions == 1
     assert LeakFilter(quarter).scrub("It is 2.5 of something.").redactions == 0
+
+
+@pytest.mark.parametrize("task", TASKS[::3], ids=lambda t: t.id)
+def test_localisation_survives_paraphrase(task: Task) -> None:
+    """Free-form lines ("Next, 12 * 24 gives 288 in all.") are matched by the numbers they conclude."""
+    steps = steps_of(task)
+    for k in range(len(steps)):
+        attempt, line_index = inject_error(task, k)
+        lines = attempt.splitlines()
+        paraphrased = []
+        for line in lines[:-1]:
+            expression, _, result = line.split(": ", 1)[1].rpartition("=")
+            paraphrased.append(f"Next, {expression.strip()} gives {result.strip()} in all.")
+        paraphrased.append(lines[-1])
+        text = "\n".join(paraphrased)
+        verdict = VERIFIER.verify(task, text)
+        if verdict.solved:
+            continue
+        diagnosis = diagnose(task, text, verdict)
+        assert (diagnosis.status, diagnosis.step_index, diagnosis.line_index) == ("step", k, line_index), text

@@ -205,3 +205,12 @@ def test_reasoning_gym_source_in_the_env() -> None:
         env.reset(options={"task_id": env.task.id})[0]
         == env.task.prompt + "\n\nYou have up to 2 attempts; after each one you will get feedback."
     )
+
+
+def test_give_up_ends_without_stale_critique() -> None:
+    env = MathCritiqueEnv(max_turns=3)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step("1 + 1 = 3\nAnswer: 3")
+    assert "critique" in info
+    obs, reward, terminated, _, info = env.step("<give_up>")
+    assert terminated and reward == 0.0 and "critique" not in info
