@@ -288,7 +288,10 @@ def soak(args: argparse.Namespace) -> int:
             return attack, report, time.perf_counter() - t
 
         with ThreadPoolExecutor(cores) as pool:
-            for attack, report, elapsed in pool.map(one, jobs):
+            for done, (attack, report, elapsed) in enumerate(pool.map(one, jobs), 1):
+                if done % max(1, n // 10) == 0:
+                    elapsed_s = time.perf_counter() - start
+                    print(f"  ... {done}/{n} checks, {elapsed_s:.0f} s; {load()}", flush=True)
                 slowest = max(slowest, elapsed)
                 if elapsed > 60:
                     hung += 1

@@ -178,7 +178,9 @@ class Server:
         collected = {}
         for name in request.get("collect", ()):
             path = os.path.join(workdir, name)
-            if os.path.isfile(path) and not os.path.islink(path):
+            # The job controls its directory: never follow a link out of it (we read as root).
+            inside = os.path.realpath(path).startswith(os.path.realpath(workdir) + os.sep)
+            if inside and os.path.isfile(path) and not os.path.islink(path):
                 with open(path, "rb") as fh:
                     collected[name] = base64.b64encode(fh.read(64 * 1024 * 1024)).decode()
         shutil.rmtree(workdir, ignore_errors=True)

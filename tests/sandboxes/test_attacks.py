@@ -282,3 +282,16 @@ def test_host_environment_variables_do_not_leak(backend, monkeypatch):
         assert result.stdout == "False\n0\n", result
     finally:
         box.close()
+
+
+def test_collected_files_never_follow_links_out_of_the_work_dir(single):
+    source = "import os\nos.symlink('/etc', 'sub')\nos.symlink('/etc/hostname', 'direct')\n"
+    result = single.run(
+        Job(
+            language="python",
+            source=source,
+            collect=["sub/hostname", "direct", "sub/passwd", "sub/ld.so.cache"],
+        )
+    )
+    assert result.ok, result
+    assert result.files == {}
