@@ -81,9 +81,50 @@ _register(
 
 # --- retry (issue: multi-turn retry) ---------------------------------------------------------
 
+_register(
+    "MathTryAgain-v0",
+    "feedback_gym.envs.retry.math_try_again:MathTryAgainEnv",
+    "Generated maths problems with unary 'try again' feedback only (UFO), 5 attempts.",
+    kwargs={"feedback": "unary", "max_turns": 5},
+)
+_register(
+    "CodeTryAgain-v0",
+    "feedback_gym.envs.retry.code_try_again:CodeTryAgainEnv",
+    "The bundled Python tasks with unary 'try again' feedback only (UFO), 4 attempts.",
+    kwargs={"tasks": "bundled", "feedback": "unary", "max_turns": 4},
+)
+
 
 # --- tools (issue: tool use) -----------------------------------------------------------------
 
+_register(
+    "ToolUse-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "Answer multi-step questions with tools (python in the sandbox, calculator, BM25 search, read-only "
+    "SQL); tool output as observations, 8 calls, 2 answer attempts, 12 replies.",
+    kwargs={"tasks": "generated"},
+)
+_register(
+    "ToolUseHandwritten-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The hand-written tool-use set (23 tasks: SQL, search hops, python, calculator, and some that "
+    "need no tool at all).",
+    kwargs={"tasks": "handwritten"},
+)
+_register(
+    "ToolUseMath-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The maths family's bundled problems played with tools (calculator, python); the maths verifier "
+    "judges the submitted answer.",
+    kwargs={"tasks": "math"},
+)
+_register(
+    "ToolUseCode-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The code family's bundled tasks played with tools: try code in the python tool, then submit the "
+    "program; hidden tests judge it, 'tests' feedback.",
+    kwargs={"tasks": "code"},
+)
 
 # --- multiagent (issue: multi-agent critique games) ------------------------------------------
 # The PettingZoo games themselves (feedback_gym.envs.multiagent.*_v0) are not Gymnasium ids; these

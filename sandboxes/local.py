@@ -242,5 +242,10 @@ class LocalSandbox(PooledSandbox):
 
     def __init__(self, config: LocalConfig | None = None) -> None:
         self.config = config or LocalConfig()
+        if os.geteuid() != 0:
+            raise SandboxUnavailableError(
+                "the local sandbox needs root (it runs each job as its own unprivileged uid so process "
+                "limits hold); run as root, or use sandbox='docker'"
+            )
         python = find_python()
         super().__init__([LocalWorker(self.config, python) for _ in range(self.config.workers)])

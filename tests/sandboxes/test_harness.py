@@ -276,3 +276,18 @@ def test_program_prints_reach_stdout(sandbox):
     report = check_function(sandbox, program, "f", ["assert f(1) == 1", "assert f(2) == 3"])
     assert [o.passed for o in report.outcomes] == [True, False]
     assert report.stdout == "loading\ncalled with 1\ncalled with 2\n"
+
+
+def test_stateful_program_sees_calls_in_test_order(sandbox):
+    """Pipelined calls (leading literal asserts) reach the program in the same order as unpipelined ones."""
+    program = "seen = []\ndef f(x):\n    seen.append(x)\n    return list(seen)\n"
+    tests = [
+        "assert f(1) == [1]",
+        "assert f(2) == [1, 2]",
+        "x = f(3)\nassert x == [1, 2, 3]",
+        "assert f(4) == [1, 2, 3, 4]",
+        "assert f(5) == [9]",
+    ]
+    outcomes = run_function_tests(sandbox, program, "f", tests)
+    assert [o.passed for o in outcomes] == [True, True, True, True, False]
+    assert outcomes[4].got == "[1, 2, 3, 4, 5]"
