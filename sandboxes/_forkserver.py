@@ -48,6 +48,11 @@ import time
 import traceback
 import typing  # noqa: F401
 
+try:  # the test judge, mounted next to this file: warm, so a harness job skips compiling it
+    import feedback_gym_judge  # noqa: F401
+except ImportError:
+    pass
+
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
@@ -108,6 +113,7 @@ class Server:
     def serve(self) -> None:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         os.makedirs(self.root, mode=0o711, exist_ok=True)
+        os.chmod(os.path.dirname(self.root), 0o755)  # a tmpfs may come up 0700: jobs must traverse it
         send_message(self.sock, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
         while True:
             try:
@@ -172,7 +178,9 @@ class Server:
         collected = {}
         for name in request.get("collect", ()):
             path = os.path.join(workdir, name)
-            if os.path.isfile(path) and not os.path.islink(path):
+            # The job controls its directory: never follow a link out of it (we read as root).
+            inside = os.path.realpath(path).startswith(os.path.realpath(workdir) + os.sep)
+            if inside and os.path.isfile(path) and not os.path.islink(path):
                 with open(path, "rb") as fh:
                     collected[name] = base64.b64encode(fh.read(64 * 1024 * 1024)).decode()
         shutil.rmtree(workdir, ignore_errors=True)

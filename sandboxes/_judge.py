@@ -83,7 +83,16 @@ def encode(value: object, depth: int = 0) -> object:
 
 
 def decode(data: object, depth: int = 0) -> object:
-    """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code)."""
+    """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code).
+
+    >>> value = [(1, "a"), {2: frozenset({3})}, b"x", 0.1, 2**70, None, {4.5}]
+    >>> decode(json.loads(json.dumps(encode(value)))) == value
+    True
+    >>> decode({"L": [{"E": "evil"}]})  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    feedback_gym.sandboxes._judge.Unsupported: unknown tag 'E'
+    """
     if depth > 200:
         raise Unsupported("value nested too deeply")
     if data is None or type(data) in (bool, str, int):
@@ -149,11 +158,13 @@ def serve_candidate(sock: socket.socket) -> None:
             source = fh.read()
         exec(compile(source, "candidate.py", "exec"), module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - the program's failure to load is a result
+        _flush_output()
         send(sock, {"loaded": False, "error": _describe(exc)})
         return
     names = sorted(
         name for name, value in vars(module).items() if callable(value) and not name.startswith("__")
     )
+    _flush_output()
     send(sock, {"loaded": True, "names": names})
     while True:
         request = recv(sock)
@@ -165,7 +176,16 @@ def serve_candidate(sock: socket.socket) -> None:
             reply = {"ok": encode(result)}
         except BaseException as exc:  # noqa: BLE001 - the program's exception is the result
             reply = {"error": _describe(exc)}
+        _flush_output()  # the judge may kill this process right after the reply: prints must be out
         send(sock, reply)
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001, S110 - a closed or replaced stream is the program's business
+            pass
 
 
 def _describe(exc: BaseException) -> dict:
@@ -215,7 +235,10 @@ def start_candidate_exec() -> tuple[int, socket.socket]:
             sys.executable,
             "-I",
             "-S",
-            os.path.abspath(sys.argv[0]),
+            # This module's own copy in the work dir (isolated mode does not put the script dir on sys.path).
+            os.path.abspath(
+                "feedback_gym_judge.py" if os.path.exists("feedback_gym_judge.py") else sys.argv[0]
+            ),
             "--candidate",
             str(candidate_end.fileno()),
         ],
@@ -268,7 +291,8 @@ class Judge:
         self.load_error: dict | None = None
 
     def await_load(self) -> None:
-        self.sock.settimeout(self.timeout)
+        # Loading gets a generous floor: a fresh interpreter on a busy machine can take a second.
+        self.sock.settimeout(max(self.timeout, 10.0))
         try:
             hello = recv(self.sock)
         except TimeoutError:
@@ -342,14 +366,16 @@ class Judge:
             self.stop()
         self.load_error = saved
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Kill the candidate; without ``wait`` the sandbox reaps it (one less wake-up per check)."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
         if self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
+                if wait:
+                    os.waitpid(self.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
             self.pid = 0
@@ -364,6 +390,14 @@ class Judge:
         return remote
 
 
+def _thunk(expr: ast.expr) -> ast.Lambda:
+    """``lambda: expr`` so the judge records the call text before evaluating it (errors included)."""
+    args = ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
+    return ast.Lambda(args, expr)
+
+
 class _EqualityRecorder(ast.NodeTransformer):
     """Rewrite top-level ``assert A == B`` so the judge can report input, expected and got."""
 
@@ -372,7 +406,7 @@ class _EqualityRecorder(ast.NodeTransformer):
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
             call = ast.Call(
                 ast.Name("__fg_eq__", ast.Load()),
-                [test.left, test.comparators[0], ast.Constant(ast.unparse(test.left))],
+                [_thunk(test.left), _thunk(test.comparators[0]), ast.Constant(ast.unparse(test.left))],
                 [],
             )
             new = ast.Assert(call, node.msg)
@@ -389,8 +423,12 @@ def run_tests(spec: dict, judge: Judge, emit) -> None:  # noqa: ANN001
     namespace: dict = {"__builtins__": builtins, "__name__": "__tests__"}
     last: dict = {}
 
-    def eq(got: object, expected: object, call_text: str) -> bool:
-        last.update(input=call_text, expected=_short(expected), got=_short(got))
+    def eq(got_thunk, expected_thunk, call_text: str) -> bool:  # noqa: ANN001
+        last.update(input=call_text)
+        got = got_thunk()
+        last.update(got=_short(got))
+        expected = expected_thunk()
+        last.update(expected=_short(expected))
         return got == expected
 
     for name in judge.names:
@@ -403,8 +441,9 @@ def run_tests(spec: dict, judge: Judge, emit) -> None:  # noqa: ANN001
         ):
             namespace[name] = judge.proxy(name)
     entry = spec["entry_point"]
-    if entry in namespace:
-        namespace["candidate"] = namespace[entry]
+    # ``candidate`` always means the entry point (a program's own function named ``candidate`` never
+    # answers for it); a missing entry point fails each call with the program's AttributeError.
+    namespace[entry] = namespace["candidate"] = judge.proxy(entry)
     namespace["__fg_eq__"] = eq
     judge.deadline = time.monotonic() + judge.timeout * 4
     try:
@@ -453,25 +492,31 @@ def main() -> None:
         os._exit(0)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    channel = os.fdopen(CHANNEL_FD, "w", encoding="utf-8")
+    channel = os.fdopen(CHANNEL_FD, "w", encoding="utf-8", buffering=1 << 20)
     pid, sock = start_candidate_fork()
     raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else os.read(0, 1 << 30)
     os.close(0)
     spec = json.loads(raw)
     nonce = spec["nonce"]
 
+    last_flush = [time.monotonic()]
+
     def emit(index: int, passed: bool, kind: str | None, message: str, **extra: object) -> None:
+        # Buffered: one write at the end costs the caller one wake-up instead of one per test; results
+        # still leave every half second, so a judge killed late in a long run keeps its early results.
         line = {"nonce": nonce, "index": index, "passed": passed, "kind": kind, "message": message[:4000]}
         line.update({k: v for k, v in extra.items() if v is not None})
         channel.write(json.dumps(line) + "\n")
-        channel.flush()
+        if time.monotonic() - last_flush[0] > 0.5:
+            channel.flush()
+            last_flush[0] = time.monotonic()
 
     judge = Judge(pid, sock, float(spec["timeout"]))
     judge.await_load()
     try:
         run_tests(spec, judge, emit)
     finally:
-        judge.stop()
+        judge.stop(wait=False)
         channel.write(json.dumps({"nonce": nonce, "done": True}) + "\n")
         channel.flush()
 
