@@ -147,6 +147,8 @@ class MathCritiqueEnv(FeedbackEnv):
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """The shared step, plus ``info["critique"]``: what the critic found (when the mode has one)."""
+        if hasattr(self.feedback, "last_details"):
+            self.feedback.last_details = {}  # a give-up or an ended episode must not show stale details
         observation, reward, terminated, truncated, info = super().step(action)
         details = getattr(self.feedback, "last_details", None)
         if details:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from feedback_gym.envs.math.critic import critique, describe, diagnose, explain, render
+from feedback_gym.envs.math.critic import critique, describe, diagnose, explain, render, turns_left
 from feedback_gym.envs.math.leaks import LeakFilter
 from feedback_gym.feedback import FeedbackContext
 from feedback_gym.verdict import Verdict
@@ -44,10 +44,10 @@ class InPlaceFeedback:
         if diagnosis.status in ("correct", "unreadable") or diagnosis.line_index is None:
             result = critique(context.task, context.action, verdict, diagnosis, leak_filter=self.leak_filter)
             self.last_details = describe(diagnosis, result.redactions)
-            return result.text
+            return result.text if verdict.solved else result.text + turns_left(context)
         note = render(
             explain(diagnosis), LeakFilter(context.task, context.action) if self.leak_filter else None
         )
         self.last_details = describe(diagnosis, note.redactions)
         marked = mark_line(context.action, diagnosis.line_index, note.text)
-        return f"Your previous solution, with the first wrong line marked:\n\n{marked}"
+        return f"Your previous solution, with the first wrong line marked:\n\n{marked}{turns_left(context)}"

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from feedback_gym.envs.math.equivalence import normalize_answer, split_structure
-from feedback_gym.envs.math.numerals import find_number_words, find_numbers, parse_number
+from feedback_gym.envs.math.numerals import NumberMatch, find_number_words, find_numbers, parse_number
 from feedback_gym.envs.math.solution import steps_of
 from feedback_gym.tasks import Task
 
 REDACTED = "[...]"
+#: Characters of the agent's reply scanned for values it already has (beyond: treated as absent).
+MAX_ACTION_SCAN = 20_000
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class LeakFilter:
             elif len(item.replace(" ", "")) >= 2:
                 self.answer_strings.append(item.replace(" ", ""))
         given = {found.value for found in find_numbers(task.prompt)} | {
-            found.value for found in find_numbers(action or "")
+            found.value for found in find_numbers((action or "")[:MAX_ACTION_SCAN])
         }
         self.step_numbers: set[Fraction] = set()
         try:
@@ -74,9 +76,26 @@ class LeakFilter:
         """Whether stating ``value`` would leak the answer or a missing reference value."""
         return value in self.answer_numbers or value in self.step_numbers
 
+    def leaks_number(self, found: NumberMatch) -> bool:
+        """Whether a number as written leaks: exactly, as a percent, or as a rounded decimal.
+
+        ``5.33`` leaks ``16/3`` (it is that value rounded to the places shown); ``25%`` leaks ``0.25``.
+        """
+        values = [found.value]
+        if "%" in found.text or "percent" in found.text:
+            values.append(found.value / 100)
+        if any(self.forbidden(v) for v in values):
+            return True
+        places = _decimal_places(found.text)
+        if not places:
+            return False
+        half_unit = Fraction(1, 2 * 10**places)
+        secret = [v for v in (*self.answer_numbers, *self.step_numbers) if v.denominator != 1]
+        return any(abs(v - s) <= half_unit for v in values for s in secret)
+
     def find(self, text: str) -> list[tuple[int, int]]:
         """The character spans of ``text`` that leak, in order."""
-        spans = [(m.start, m.end) for m in find_numbers(text) if self.forbidden(m.value)]
+        spans = [(m.start, m.end) for m in find_numbers(text) if self.leaks_number(m)]
         spans += [(m.start, m.end) for m in find_number_words(text) if self.forbidden(m.value)]
         if self.answer_strings:
             squeezed, index_map = _squeeze(text)
@@ -97,6 +116,11 @@ class LeakFilter:
             last = end
         out.append(text[last:])
         return Scrubbed("".join(out), len(spans))
+
+
+def _decimal_places(text: str) -> int:
+    match = re.search(r"\.(\d+)", text)
+    return len(match.group(1)) if match and not re.search(r"[eE]|10\^", text) else 0
 
 
 def _squeeze(text: str) -> tuple[str, list[int]]:

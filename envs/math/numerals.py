@@ -124,12 +124,18 @@ def find_numbers(text: str) -> list[NumberMatch]:
 
 
 def _drop_binary_minus(text: str, matches: list[NumberMatch]) -> list[NumberMatch]:
-    """Read ``5 - 3`` as 5 and 3, not 5 and -3: a minus right after an operand is subtraction."""
+    """Read ``5 - 3`` as 5 and 3, not 5 and -3: a minus right after an operand is subtraction.
+
+    >>> [str(m.value) for m in find_numbers("x - 3, it gives -30, and 4 - -2")]
+    ['3', '-30', '4', '-2']
+    """
     fixed = []
     for found in matches:
         if found.text.lstrip()[:1] in "-−" and found.value < 0:
             before = text[: found.start].rstrip()
-            if before and (before[-1].isalnum() or before[-1] in ")}]"):
+            # "x - 3" subtracts; "gives -3" is a sign
+            single_letter = re.search(r"(?<![A-Za-z])[A-Za-z]$", before) is not None
+            if before and (before[-1].isdigit() or before[-1] in ")}]%" or single_letter):
                 body = found.text.lstrip()[1:].lstrip()
                 offset = len(found.text) - len(body)
                 fixed.append(NumberMatch(-found.value, found.start + offset, found.end, body))

@@ -158,7 +158,9 @@ def test_in_place_marks_only_the_wrong_line() -> None:
     verdict = VERIFIER.verify(task, attempt)
     mode = InPlaceFeedback()
     text = mode(verdict, FeedbackContext(task=task, action=attempt, turn=1, max_turns=3))
-    body = text.split("\n\n", 1)[1].splitlines()
+    body, _, left = text.split("\n\n", 1)[1].rpartition("\n")
+    assert left == "(2 attempts left)"
+    body = body.splitlines()
     original = attempt.splitlines()
     assert len(body) == len(original)
     for index, (shown, before) in enumerate(zip(body, original, strict=True)):
@@ -178,3 +180,40 @@ def test_no_work_and_final_answer_cases() -> None:
     attempt = "\n".join(lines[:-1] + ["Answer: 1"])
     verdict = VERIFIER.verify(task, attempt)
     assert diagnose(task, attempt, verdict).status == "final"
+
+
+def test_leak_filter_catches_rounded_decimals_and_percents() -> None:
+    task = math_task(
+        "t",
+        "Share 16 cakes among 3 people.",
+        "16/3",
+        [step("each share", "16 / 3", Fraction(16, 3))],
+        source="test",
+    )
+    scrubbed = LeakFilter(task, "16 / 3 = 6").scrub(
+        "Each gets about 5.33, or 5.3333, or \\frac{16}{3}; not 5 or 6."
+    )
+    assert scrubbed.redactions == 3 and "5.33" not in scrubbed.text and "not 5 or 6" in scrubbed.text
+    quarter = math_task("q", "What share is 1 of 4?", "0.25", source="test")
+    assert LeakFilter(quarter).scrub("It is 25% of the whole.").redactions == 1
+    assert LeakFilter(quarter).scrub("It is 2.5 of something.").redactions == 0
+
+
+@pytest.mark.parametrize("task", TASKS[::3], ids=lambda t: t.id)
+def test_localisation_survives_paraphrase(task: Task) -> None:
+    """Free-form lines ("Next, 12 * 24 gives 288 in all.") are matched by the numbers they conclude."""
+    steps = steps_of(task)
+    for k in range(len(steps)):
+        attempt, line_index = inject_error(task, k)
+        lines = attempt.splitlines()
+        paraphrased = []
+        for line in lines[:-1]:
+            expression, _, result = line.split(": ", 1)[1].rpartition("=")
+            paraphrased.append(f"Next, {expression.strip()} gives {result.strip()} in all.")
+        paraphrased.append(lines[-1])
+        text = "\n".join(paraphrased)
+        verdict = VERIFIER.verify(task, text)
+        if verdict.solved:
+            continue
+        diagnosis = diagnose(task, text, verdict)
+        assert (diagnosis.status, diagnosis.step_index, diagnosis.line_index) == ("step", k, line_index), text
