@@ -294,7 +294,7 @@ def train(
             )
             normalizer = max(1, sum(e.policy_tokens for e in episodes))
 
-            # 3. Update: old log-probs first (no grad), then clipped PG over micro-batches.
+            # 3. Update: clipped PG over micro-batches, gradients accumulated into one optimizer step.
             update_started = time.perf_counter()
             chunks = [
                 range(i, min(i + args.micro_batch_size, len(episodes)))
