@@ -105,13 +105,13 @@ def train_tiny_tokenizer(vocab_size: int = 512):  # noqa: ANN201 - returns PreTr
     return fast
 
 
-def tiny_random_path(seed: int = 0, n_layer: int = 2, n_embd: int = 64) -> Path:
+def tiny_random_path(seed: int = 0, n_layer: int = 2, n_embd: int = 64, n_positions: int = 2048) -> Path:
     """Build (once) and return the directory of the tiny random GPT-2 for ``seed``."""
     if n_layer < 1 or n_embd < 8 or n_embd % 4:
         raise ConfigError(
             f"tiny-random needs n_layer >= 1 and n_embd a multiple of 4 >= 8; got {n_layer}, {n_embd}"
         )
-    target = cache_root() / f"tiny-random-gpt2-s{seed}-l{n_layer}-e{n_embd}"
+    target = cache_root() / f"tiny-random-gpt2-s{seed}-l{n_layer}-e{n_embd}-p{n_positions}"
     if (target / "config.json").exists():
         return target
     _require_transformers()
@@ -121,7 +121,10 @@ def tiny_random_path(seed: int = 0, n_layer: int = 2, n_embd: int = 64) -> Path:
     tokenizer = train_tiny_tokenizer()
     config = GPT2Config(
         vocab_size=len(tokenizer),
-        n_positions=1024,
+        n_positions=n_positions,
+        resid_pdrop=0.0,  # no dropout: sampling and training must see the same distribution
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
         n_layer=n_layer,
         n_head=4,
         n_embd=n_embd,

@@ -8,6 +8,14 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny models gain nothing from a second thread, and on a shared 2-core machine it costs 10x."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def tiny_path():
     """The directory of the cached tiny random GPT-2 (built on first use)."""
