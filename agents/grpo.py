@@ -88,12 +88,41 @@ def pad_episodes(episodes: Sequence[Episode], pad_id: int, device: torch.device)
 
 
 def token_logprobs(
-    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, temperature: float
+    model: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    temperature: float,
+    where: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Log-probability of every token given the ones before it (column 0 is 0: nothing predicts it)."""
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1].float() / temperature
-    picked = logits.gather(-1, input_ids[:, 1:, None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
-    return torch.nn.functional.pad(picked, (1, 0))
+    """Log-probability of each token given the ones before it (column 0 is 0: nothing predicts it).
+
+    With ``where`` (a 0/1 mask, e.g. the policy mask) only those tokens are scored and the rest
+    are 0 with no gradient path: the output layer runs on the policy's positions only, which for
+    long multi-turn transcripts and large vocabularies saves most of its time and memory.
+    """
+    if where is None or not _plain_lm_head(model):
+        logits = (
+            model(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1].float() / temperature
+        )
+        picked = logits.gather(-1, input_ids[:, 1:, None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+        if where is not None:
+            picked = picked * (where[:, 1:] > 0)
+        return torch.nn.functional.pad(picked, (1, 0))
+    hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]
+    scored = where[:, 1:] > 0
+    logits = model.get_output_embeddings()(hidden[scored]).float() / temperature
+    targets = input_ids[:, 1:][scored]
+    picked = logits.gather(-1, targets[:, None]).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+    out = torch.zeros(scored.shape, dtype=picked.dtype, device=picked.device).masked_scatter(scored, picked)
+    return torch.nn.functional.pad(out, (1, 0))
+
+
+def _plain_lm_head(model: Any) -> bool:
+    """Whether logits are just the output layer applied to the base model's last hidden state."""
+    config = model.config
+    if getattr(config, "final_logit_softcapping", None) or getattr(config, "logit_scale", None):
+        return False
+    return getattr(model, "base_model", model) is not model and model.get_output_embeddings() is not None
 
 
 def clipped_pg_loss(
@@ -265,7 +294,7 @@ def train(
             )
             normalizer = max(1, sum(e.policy_tokens for e in episodes))
 
-            # 3. Update: old log-probs first (no grad), then clipped PG over micro-batches.
+            # 3. Update: clipped PG over micro-batches, gradients accumulated into one optimizer step.
             update_started = time.perf_counter()
             chunks = [
                 range(i, min(i + args.micro_batch_size, len(episodes)))
@@ -275,12 +304,14 @@ def train(
                 pad_episodes([episodes[i] for i in chunk], policy.tokenizer.pad_token_id, policy.device)
                 for chunk in chunks
             ]
+            # With one pass the sampling policy is the current one: old log-probs = current, detached.
             with torch.no_grad(), autocast:
                 for batch in batches:
-                    ids, mask = batch["input_ids"], batch["attention_mask"]
-                    batch["old_logprobs"] = token_logprobs(model, ids, mask, args.temperature)
+                    ids, mask, where = batch["input_ids"], batch["attention_mask"], batch["policy_mask"]
+                    if args.epochs > 1:
+                        batch["old_logprobs"] = token_logprobs(model, ids, mask, args.temperature, where)
                     if reference is not None:
-                        batch["ref_logprobs"] = token_logprobs(reference, ids, mask, args.temperature)
+                        batch["ref_logprobs"] = token_logprobs(reference, ids, mask, args.temperature, where)
             totals: dict[str, float] = {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "clip_fraction": 0.0}
             grad_norm = 0.0
             for _ in range(args.epochs):
@@ -288,11 +319,16 @@ def train(
                 for chunk, batch in zip(chunks, batches, strict=True):
                     with autocast:
                         logprobs = token_logprobs(
-                            model, batch["input_ids"], batch["attention_mask"], args.temperature
+                            model,
+                            batch["input_ids"],
+                            batch["attention_mask"],
+                            args.temperature,
+                            batch["policy_mask"],
                         )
+                    old_logprobs = batch.setdefault("old_logprobs", logprobs.detach())
                     loss, parts = clipped_pg_loss(
                         logprobs,
-                        batch["old_logprobs"],
+                        old_logprobs,
                         advantages[list(chunk)].to(policy.device),
                         batch["policy_mask"],
                         args.clip_eps,

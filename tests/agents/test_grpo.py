@@ -234,3 +234,25 @@ def test_the_train_command_runs_end_to_end_in_a_subprocess(tmp_path):
 def test_a_grpo_step_runs_on_the_gpu_with_bf16_autocast(tmp_path):
     metrics = train(_args(tmp_path, steps=1, device="cuda"), env_factory=lambda: DigitsEnv(max_turns=2))
     assert metrics["policy_tokens"] > 0 and np.isfinite(metrics["loss"])
+
+
+def test_scoring_only_policy_positions_gives_the_same_values_and_gradients(tiny_policy):
+    episodes = _batch(tiny_policy, seed=5)
+    model = tiny_policy.model
+    batch = pad_episodes(episodes, tiny_policy.tokenizer.pad_token_id, torch.device("cpu"))
+    where = batch["policy_mask"]
+    grads, values = [], []
+    for selective in (False, True):
+        model.zero_grad()
+        logprobs = token_logprobs(
+            model, batch["input_ids"], batch["attention_mask"], 0.7, where if selective else None
+        )
+        values.append((logprobs * where).detach())
+        loss, _ = clipped_pg_loss(
+            logprobs, logprobs.detach(), torch.tensor([1.0, -1.0, 2.0, -2.0]), where, 0.2, 10.0
+        )
+        loss.backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    assert torch.allclose(values[0], values[1], atol=1e-5)
+    assert torch.all(values[1][where == 0] == 0)
+    assert grads[0].abs().sum() > 0 and torch.allclose(grads[0], grads[1], atol=1e-6, rtol=1e-4)
