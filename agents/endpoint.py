@@ -40,6 +40,7 @@ class OpenAIEndpointPolicy:
         retries: extra attempts on connection errors and 429/5xx answers.
         max_concurrency: requests in flight at once.
         logprobs: ask for token log-probabilities (when the server supports them).
+        seed: sent with each request (servers that support it sample reproducibly).
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class OpenAIEndpointPolicy:
         retries: int = 2,
         max_concurrency: int = 8,
         logprobs: bool = False,
+        seed: int | None = None,
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://; got {base_url!r}")
@@ -67,6 +69,7 @@ class OpenAIEndpointPolicy:
         self.retries = retries
         self.max_concurrency = max_concurrency
         self.logprobs = logprobs
+        self.seed = seed
         self.model = model or self._first_model()
         self.name = f"openai:{self.model}"
 
@@ -85,6 +88,7 @@ class OpenAIEndpointPolicy:
             "model": self.model,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
+            "seed": self.seed,
         }
 
     def _complete(self, conversation: Conversation) -> Reply:
@@ -96,6 +100,8 @@ class OpenAIEndpointPolicy:
         }
         if self.logprobs:
             body["logprobs"] = True
+        if self.seed is not None:
+            body["seed"] = self.seed
         answer = self._request("POST", "/chat/completions", body)
         try:
             choice = answer["choices"][0]

@@ -6,6 +6,10 @@ the standard library's threading HTTP server. Requests that arrive together are 
 ``policy.act`` call (up to ``max_batch``, waiting at most ``batch_wait`` seconds), so concurrent
 clients get batched generation.
 
+Sampling settings are the policy's own (set them when building it, e.g.
+``make_policy("smollm2", temperature=0, max_new_tokens=256)``); a request's ``max_tokens``,
+``temperature`` and ``model`` fields are accepted and ignored, so one batch never mixes settings.
+
 It binds to loopback only: this is a test and local-tooling server, not a public API.
 
 >>> from feedback_gym.agents.policy import RandomPolicy

@@ -82,6 +82,10 @@ class Episode:
         self.policy_mask.extend([int(from_policy)] * len(token_ids))
         self.logprobs.extend(list(logprobs) if logprobs is not None else [0.0] * len(token_ids))
 
+    def truncate(self, length: int) -> None:
+        """Drop the tokens after the first ``length`` (the messages are kept for the logs)."""
+        del self.token_ids[length:], self.policy_mask[length:], self.logprobs[length:]
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready record (for transcripts files)."""
         record = asdict(self)
@@ -257,7 +261,8 @@ def collect_episodes(
         task_seeds: one reset seed per task; group members reset with the same seed, so they
             play the same task.
         group_size: episodes per task.
-        max_transcript_tokens: an episode whose transcript grows past this stops early (``cut``).
+        max_transcript_tokens: an episode whose transcript grows past this (or past the policy's
+            ``max_prompt_tokens``, its context minus one reply) stops early (``cut``).
     """
     num_envs = len(task_seeds) * group_size
     if envs.num_envs != num_envs:
@@ -265,6 +270,8 @@ def collect_episodes(
             f"the vector env has {envs.num_envs} copies; "
             f"{len(task_seeds)} tasks x {group_size} need {num_envs}"
         )
+    # A transcript must leave room for one more reply inside the model's context.
+    limit = min(max_transcript_tokens, getattr(policy, "max_prompt_tokens", None) or max_transcript_tokens)
     started = time.perf_counter()
     generate_seconds = env_seconds = 0.0
     turns = ChatTurns(policy)
@@ -275,8 +282,9 @@ def collect_episodes(
         episode = Episode(task_id=str(task_id), group=i // group_size)
         episode.extend(turns.prompt_ids(observations[i]), from_policy=False)
         episode.messages.append({"role": "user", "content": observations[i]})
+        episode.cut = len(episode.token_ids) >= limit
         episodes.append(episode)
-    active = np.ones(num_envs, dtype=bool)
+    active = np.array([not e.cut for e in episodes], dtype=bool)
     while active.any():
         playing = np.flatnonzero(active)
         tick = time.perf_counter()
@@ -298,8 +306,11 @@ def collect_episodes(
                 active[i] = False
                 continue
             episode.messages.append({"role": "user", "content": observations[i]})
+            before = len(episode.token_ids)
             episode.extend(turns.feedback_ids(observations[i], generation.finished), from_policy=False)
-            if len(episode.token_ids) >= max_transcript_tokens:
+            if len(episode.token_ids) >= limit:
+                # No reply follows, so the feedback tokens would only lengthen the training pass.
+                episode.truncate(before)
                 episode.cut, active[i] = True, False
     stats = RolloutStats(
         seconds=time.perf_counter() - started,

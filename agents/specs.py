@@ -17,6 +17,13 @@ from feedback_gym.agents.policy import POLICY_FACTORIES, Policy
 from feedback_gym.errors import ConfigError
 
 
+def _rename(kwargs: dict[str, Any], alias: str, name: str) -> dict[str, Any]:
+    """Accept ``alias`` for ``name`` (``max_tokens`` and ``max_new_tokens`` mean the same reply budget)."""
+    if alias in kwargs and name not in kwargs:
+        kwargs[name] = kwargs.pop(alias)
+    return kwargs
+
+
 def _no_argument(spec: str, rest: str) -> None:
     if rest:
         raise ConfigError(f"the {spec!r} policy takes no ':' argument; got '{spec}:{rest}'")
@@ -28,6 +35,7 @@ def tiny_random(rest: str = "", *, model_seed: int = 0, **kwargs: Any) -> Policy
     from feedback_gym.agents.models import tiny_random_path
     from feedback_gym.agents.transformers_policy import TransformersPolicy
 
+    _rename(kwargs, "max_tokens", "max_new_tokens")
     kwargs.setdefault("name", "tiny-random")
     kwargs.setdefault("max_new_tokens", 32)
     return TransformersPolicy.from_pretrained(tiny_random_path(seed=model_seed), **kwargs)
@@ -39,6 +47,7 @@ def smollm2(rest: str = "", **kwargs: Any) -> Policy:
     from feedback_gym.agents.models import smollm2_path
     from feedback_gym.agents.transformers_policy import TransformersPolicy
 
+    _rename(kwargs, "max_tokens", "max_new_tokens")
     kwargs.setdefault("name", "SmolLM2-135M-Instruct")
     return TransformersPolicy.from_pretrained(smollm2_path(), **kwargs)
 
@@ -49,7 +58,7 @@ def hugging_face(rest: str, **kwargs: Any) -> Policy:
         raise ConfigError("a transformers spec is 'hf:PATH_OR_HUB_ID', e.g. hf:./checkpoints/step-100")
     from feedback_gym.agents.transformers_policy import TransformersPolicy
 
-    return TransformersPolicy.from_pretrained(rest, **kwargs)
+    return TransformersPolicy.from_pretrained(rest, **_rename(kwargs, "max_tokens", "max_new_tokens"))
 
 
 def openai_endpoint(rest: str, **kwargs: Any) -> Policy:
@@ -57,7 +66,7 @@ def openai_endpoint(rest: str, **kwargs: Any) -> Policy:
     from feedback_gym.agents.endpoint import OpenAIEndpointPolicy, parse_openai_spec
 
     base_url, model = parse_openai_spec(rest)
-    return OpenAIEndpointPolicy(base_url, model, **kwargs)
+    return OpenAIEndpointPolicy(base_url, model, **_rename(kwargs, "max_new_tokens", "max_tokens"))
 
 
 POLICY_FACTORIES.setdefault("tiny-random", tiny_random)

@@ -134,3 +134,12 @@ def test_on_gpu_the_policy_runs_in_bfloat16(tiny_path):
     assert policy.device.type == "cuda"
     assert policy.identity()["dtype"] in ("bfloat16", "float16")
     assert len(policy.act(CONVERSATIONS)) == 2
+
+
+def test_the_reply_budget_has_one_meaning_across_specs(tiny_path):
+    assert make_policy("tiny-random", max_tokens=3, device="cpu").max_new_tokens == 3
+    from feedback_gym.agents.openai_server import serve
+
+    with serve(make_policy("tiny-random", device="cpu")) as server:
+        endpoint = make_policy(f"openai:{server.url}#tiny", max_new_tokens=5, seed=1)
+    assert endpoint.max_tokens == 5 and endpoint.identity()["seed"] == 1

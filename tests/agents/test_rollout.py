@@ -104,3 +104,19 @@ def test_bad_arguments_are_refused(tiny_policy):
     with pytest.raises(ConfigError, match="need 4"):
         collect_episodes(tiny_policy, envs, [1, 2], 2)
     envs.close()
+
+
+def test_transcripts_never_outgrow_the_models_context(tiny_path):
+    from feedback_gym.agents.transformers_policy import TransformersPolicy
+
+    policy = TransformersPolicy.from_pretrained(
+        tiny_path, device="cpu", max_new_tokens=8, max_prompt_tokens=90
+    )
+    envs = make_rollout_envs(lambda: DigitsEnv(max_turns=6), 2)
+    episodes, _ = collect_episodes(policy, envs, [0], 2)
+    assert all(e.cut and len(e.token_ids) < 90 + 8 for e in episodes)
+    assert all(e.policy_mask[-1] == 1 for e in episodes)  # the transcript ends with the last reply
+    policy.max_prompt_tokens = 10  # the task prompt alone is longer: no reply is sampled at all
+    episodes, _ = collect_episodes(policy, envs, [0], 2)
+    envs.close()
+    assert all(e.cut and e.turns == 0 and e.policy_tokens == 0 for e in episodes)
