@@ -281,7 +281,7 @@ class FeedbackEnv(gym.Env[str, str]):
             "reward_components": dict(components),
             "feedback_kind": self.feedback.kind,
             "error_kind": verdict.error_kind if verdict is not None else None,
-            "verdict": verdict.public() if verdict is not None else None,
+            "verdict": verdict.public() if verdict is not None else {},  # a dict: vector envs merge infos
             "task_metadata": self._task.public_metadata(),
             "messages": [dict(m) for m in self._messages],
             "counters": running_counters(self._records),

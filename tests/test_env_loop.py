@@ -145,3 +145,18 @@ def test_make_vec_runs_the_env() -> None:
     assert len(obs) == 2 and all(isinstance(o, str) for o in obs)
     envs.step(["<answer>1</answer>", "<answer>2</answer>"])
     envs.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_vector_env_merges_infos_when_one_copy_resets_and_another_steps(mode: str) -> None:
+    kwargs = {"shared_memory": False} if mode == "async" else {}
+    envs = gym.make_vec("Countdown-v0", num_envs=2, vectorization_mode=mode, vector_kwargs=kwargs)
+    envs.reset(seed=0)
+    oracle = envs.call("oracle_action")
+    _, _, terminated, _, _ = envs.step([oracle[0], "<answer>1</answer>"])
+    assert terminated.tolist() == [True, False]
+    # Copy 0 now autoresets (reset info) while copy 1 steps (step info): both must merge.
+    _, _, _, _, info = envs.step(["<answer>1</answer>", "<answer>2</answer>"])
+    assert info["turn"].tolist() == [0, 2]
+    assert "score" in info["verdict"] and info["verdict"]["_score"].tolist() == [False, True]
+    envs.close()
