@@ -18,6 +18,7 @@ import feedback_gym  # noqa: F401 - registers the ids
 from feedback_gym.envs.math.env import MathCritiqueEnv
 from feedback_gym.envs.math.leaks import LeakFilter
 from feedback_gym.envs.math.model_critic import PROMPT_VERSION, ModelCritiqueFeedback
+from feedback_gym.text import clean_text
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -78,8 +79,10 @@ def tiny_policy():
     from feedback_gym.agents.models import tiny_random_path
     from feedback_gym.agents.transformers_policy import TransformersPolicy
 
+    # Seeded sampling, not greedy: the untrained model's greedy reply is its end token straight away,
+    # and these tests are about what happens to a non-empty critique.
     return TransformersPolicy.from_pretrained(
-        tiny_random_path(seed=0), device="cpu", max_new_tokens=24, temperature=0.0, name="tiny-random"
+        tiny_random_path(seed=0), device="cpu", max_new_tokens=24, temperature=1.0, seed=0, name="tiny-random"
     )
 
 
@@ -110,8 +113,9 @@ def test_critic_prompt_forbids_the_answer_and_carries_the_reference(tiny_policy)
     assert "never state the final answer" in system["content"]
     assert env.task.prompt.split("\n\n")[0] in user["content"]
     assert f"\\boxed{{{env.task.reference}}}" in user["content"]  # the critic sees the reference...
+    assert recorder.replies[-1].strip(), "the critic model gave an empty reply"
     filtered = LeakFilter(env.task, WRONG).scrub(recorder.replies[-1].strip()).text
-    assert obs == filtered + "\n(1 attempt left)"  # ...and the agent sees only the filtered reply
+    assert obs == clean_text(filtered + "\n(1 attempt left)")  # ...and the agent sees only the filtered reply
 
 
 def test_endpoint_critic_against_a_loopback_openai_server(tiny_policy) -> None:
@@ -134,8 +138,9 @@ def test_endpoint_critic_against_a_loopback_openai_server(tiny_policy) -> None:
     assert info["critique"]["fallback"] is None
     assert info["critique"]["policy"]["base_url"] == server.url
     assert info["critique"]["policy"]["model"] == "tiny-random"
+    assert recorder.replies[-1].strip(), "the critic model gave an empty reply"
     filtered = LeakFilter(env.task, WRONG).scrub(recorder.replies[-1].strip()).text
-    assert obs == filtered + "\n(1 attempt left)"
+    assert obs == clean_text(filtered + "\n(1 attempt left)")
 
 
 def test_leaky_model_critique_is_scrubbed() -> None:
