@@ -124,10 +124,11 @@ class LocalBackend:
             running[future] = (batch, attempt)
 
         def fill() -> None:
-            while len(running) < self.workers * self.in_flight:
-                if retry:
+            if retry:  # after a crash, batches run one at a time so the next crash names its batch
+                if not running:
                     submit(*retry.pop(0))
-                    continue
+                return
+            while len(running) < self.workers * self.in_flight:
                 batch = next(pending, None)
                 if batch is None:
                     return
@@ -136,24 +137,26 @@ class LocalBackend:
         fill()
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
-            broken = False
+            lost: list[tuple[Batch, int]] = []
             for future in done:
                 batch, attempt = running.pop(future)
                 try:
                     yield batch, future.result()
-                except BrokenProcessPool as err:
-                    broken = True
-                    if attempt == 0:
-                        retry.append((batch, 1))
-                    else:
-                        yield batch, err
+                except BrokenProcessPool:
+                    lost.append((batch, attempt))
                 except Exception as err:  # noqa: BLE001 - the batch is lost; its episodes become errors
                     yield batch, err
-            if broken:
-                for future in list(running):  # every other running batch died with the pool
-                    retry.append((running.pop(future)[0], 1))
+            if lost:
+                lost += list(running.values())  # every other running batch died with the pool
+                running.clear()
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
+                for batch, attempt in lost:
+                    if len(lost) == 1 and attempt >= 1:  # it crashed the pool again, alone: the culprit
+                        yield batch, BrokenProcessPool(
+                            "a worker process died while playing this batch (twice); see its episodes")
+                    else:
+                        retry.append((batch, attempt + 1 if len(lost) == 1 else attempt))
             fill()
 
     def describe(self) -> dict[str, Any]:
