@@ -24,6 +24,7 @@ from feedback_gym.feedback import (
     FeedbackMode,
     make_feedback,
 )
+from feedback_gym.metrics import TurnRecord, episode_metrics, record_turn, running_counters
 from feedback_gym.rewards import RewardConfig
 from feedback_gym.tasks import Task, TaskSource, draw_index
 from feedback_gym.text import (
@@ -51,7 +52,9 @@ class FeedbackEnv(gym.Env[str, str]):
 
     ## Observation
     Text: the task prompt after ``reset``, the feedback after each ``step``. ``info["messages"]``
-    holds the whole conversation as ``{"role", "content"}`` dicts.
+    holds the whole conversation as ``{"role", "content"}`` dicts; ``info["counters"]`` the
+    episode's running counts (repetitions, friction events, regressions) and, once the episode
+    ends, ``info["episode_metrics"]`` its metrics (see :mod:`feedback_gym.metrics`).
 
     ## Action
     Text. An action that cannot be read (not text, empty, longer than ``MAX_ACTION_CHARS``) gets
@@ -107,6 +110,7 @@ class FeedbackEnv(gym.Env[str, str]):
         self.action_space = text_space(MAX_ACTION_CHARS)
         self._task: Task | None = None
         self._history: list[Attempt] = []
+        self._records: list[TurnRecord] = []
         self._messages: list[dict[str, str]] = []
         self._turn = 0
         self._ended = False
@@ -153,6 +157,7 @@ class FeedbackEnv(gym.Env[str, str]):
         super().reset(seed=seed)
         self._task = self._choose_task(dict(options or {}))
         self._history = []
+        self._records = []
         self._turn = 0
         self._ended = False
         prompt = clean_text(self.format_prompt(self._task))
@@ -178,7 +183,7 @@ class FeedbackEnv(gym.Env[str, str]):
             history=tuple(self._history),
             rng=self.np_random,
         )
-        components = self.reward_config.components(verdict, self._turn, context.history)
+        components = self.reward_config.components(verdict, self._turn, context.history, action=text)
         reward = float(sum(components.values()))
         if verdict.error_kind == GAVE_UP:
             feedback = "You gave up. The episode is over."
@@ -186,6 +191,8 @@ class FeedbackEnv(gym.Env[str, str]):
             feedback = self.feedback(verdict, context)
         observation = clean_text(feedback) or "(no feedback)"
         self._history.append(Attempt(text, verdict))
+        feedback_given = self.feedback.kind != "none" and verdict.error_kind != GAVE_UP
+        self._records.append(record_turn(text, verdict, feedback_given=feedback_given))
         self._messages.append({"role": "assistant", "content": clean_text(text)})
         self._messages.append({"role": "user", "content": observation})
         terminated = verdict.solved or verdict.error_kind == GAVE_UP
@@ -264,7 +271,7 @@ class FeedbackEnv(gym.Env[str, str]):
     def _info(self, verdict: Verdict | None, components: dict[str, float]) -> dict[str, Any]:
         assert self._task is not None
         best = max((a.verdict.score for a in self._history), default=0.0)
-        return {
+        info: dict[str, Any] = {
             "task_id": self._task.id,
             "turn": self._turn,
             "max_turns": self.max_turns,
@@ -277,7 +284,11 @@ class FeedbackEnv(gym.Env[str, str]):
             "verdict": verdict.public() if verdict is not None else None,
             "task_metadata": self._task.public_metadata(),
             "messages": [dict(m) for m in self._messages],
+            "counters": running_counters(self._records),
         }
+        if self._ended:
+            info["episode_metrics"] = episode_metrics(self._records, self.max_turns)
+        return info
 
 
 def user_task_id(data: Mapping[str, Any]) -> str:

@@ -8,6 +8,7 @@ extending their environment's ``feedback_modes`` mapping. The environment picks 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -212,19 +213,133 @@ class FullFeedback(TestsFeedback):
         return shown
 
 
+_SPACE_AROUND_SYMBOL = re.compile(r"\s*([^\w\s])\s*")
+
+
+def answer_key(action: str, verdict: Verdict | None = None) -> str | None:
+    r"""The normalised answer of one attempt, used to spot an answer the agent already gave.
+
+    The verifier's parsed answer (the expression, the program, the boxed value) is preferred over
+    the raw reply, so rewording the reasoning around the same answer still counts as a repeat.
+    A one-line answer loses the spaces around symbols (``1 + 2`` is ``1+2``); a multi-line answer
+    (a program) keeps its indentation and loses only trailing spaces and blank lines. An empty
+    answer has no key (``None`` never repeats).
+
+    >>> answer_key("I think <answer>3 * 8</answer>", Verdict(False, 0.0, parsed="(3 *  8) "))
+    '(3*8)'
+    >>> answer_key("  42 ") , answer_key("   ")
+    ('42', None)
+    >>> answer_key("def f(x):\n    return x  \n\n")
+    'def f(x):\n    return x'
+    """
+    raw = str(verdict.parsed if verdict is not None and verdict.parsed else action)
+    lines = [line.rstrip() for line in raw.strip().splitlines() if line.strip()]
+    if len(lines) == 1:
+        return _SPACE_AROUND_SYMBOL.sub(r"\1", " ".join(lines[0].split()))
+    return "\n".join(lines) or None
+
+
+def _show_answer(answer: str, max_chars: int) -> str:
+    r"""One rejected answer as an inline snippet; long or multi-line answers (programs) are abridged.
+
+    >>> _show_answer("1 + 2", 40), _show_answer("def f(x):\n    return x", 40)
+    ('`1 + 2`', '`def f(x): ...` (2 lines)')
+    """
+    lines = answer.replace("`", "'").splitlines() or [""]
+    first = lines[0]
+    if len(lines) == 1 and len(first) <= max_chars:
+        return f"`{first}`"
+    if len(first) > max_chars - 4:
+        first = first[: max_chars - 4]
+    suffix = f" ({len(lines)} lines)" if len(lines) > 1 else ""
+    return f"`{first} ...`{suffix}"
+
+
+def rejected_answers(
+    history: Sequence[Attempt], current: str | None = None, current_verdict: Verdict | None = None
+) -> list[str]:
+    """The distinct wrong answers of an episode so far, in the order they were first given.
+
+    Answers with the same :func:`answer_key` count once and are shown as first written.
+
+    >>> earlier = [Attempt("1 + 2", Verdict(False, 0.0, parsed="1 + 2")),
+    ...            Attempt("<answer>1+2</answer>", Verdict(False, 0.0, parsed="1 + 2"))]
+    >>> rejected_answers(earlier, "4 * 6", Verdict(False, 0.0, parsed="4 * 6"))
+    ['1 + 2', '4 * 6']
+    """
+    attempts = list(history)
+    if current is not None:
+        attempts.append(Attempt(current, current_verdict or Verdict(False, 0.0)))
+    seen: dict[str, str] = {}
+    for attempt in attempts:
+        key = answer_key(attempt.action, attempt.verdict)
+        if key is not None and not attempt.verdict.solved:
+            shown = attempt.verdict.parsed or attempt.action
+            seen.setdefault(key, " ".join(shown.split()) if key.count("\n") == 0 else shown.strip())
+    return list(seen.values())
+
+
+class RejectPreviousFeedback:
+    """``reject_previous``: the base feedback plus the list of answers already tried and rejected.
+
+    Feedback Friction found that models keep returning to answers they were told are wrong; naming
+    every rejected answer explicitly is the mitigation it tested. The answers are the verifier's
+    parsed answers (``Verdict.parsed``) of this episode, current one included; the base mode
+    (``binary`` by default, or any generic mode name or mode object) supplies the first line.
+
+    Args:
+        base: The mode whose text comes first.
+        max_listed: At most this many answers are listed (the most recent ones).
+        max_answer_chars: Longer answers (programs) are abridged to this many characters.
+    """
+
+    kind = "reject_previous"
+
+    def __init__(
+        self, base: str | FeedbackMode = "binary", max_listed: int = 8, max_answer_chars: int = 120
+    ) -> None:
+        if base == "reject_previous":
+            raise ConfigError("reject_previous cannot use itself as its base mode")
+        if not isinstance(max_listed, int) or max_listed < 1:
+            raise ConfigError(f"max_listed must be an int >= 1; got {max_listed!r}")
+        if not isinstance(max_answer_chars, int) or max_answer_chars < 16:
+            raise ConfigError(f"max_answer_chars must be an int >= 16; got {max_answer_chars!r}")
+        self.base = make_feedback(base, {k: v for k, v in GENERIC_FEEDBACK_MODES.items()
+                                         if k != "reject_previous"})
+        self.max_listed = max_listed
+        self.max_answer_chars = max_answer_chars
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """Return the base text, then every rejected answer of the episode so far."""
+        text = self.base(verdict, context)
+        if verdict.solved:
+            return text
+        rejected = rejected_answers(context.history, context.action, verdict)
+        if not rejected:
+            return text
+        shown = rejected[-self.max_listed:]
+        lines = [text, "These answers were already tried and are wrong:"]
+        if len(rejected) > len(shown):
+            lines.append(f"- ({len(rejected) - len(shown)} earlier answers not shown)")
+        lines.extend(f"- {_show_answer(key, self.max_answer_chars)}" for key in shown)
+        lines.append("Do not give any of them again; give a different answer.")
+        return "\n".join(lines)
+
+
 #: The generic modes, by name. Values are factories so every env gets its own instance.
-GENERIC_FEEDBACK_MODES: Mapping[str, Callable[[], FeedbackMode]] = {
+GENERIC_FEEDBACK_MODES: Mapping[str, Callable[..., FeedbackMode]] = {
     "none": NoFeedback,
     "binary": BinaryFeedback,
     "unary": UnaryFeedback,
     "score": ScoreFeedback,
     "tests": TestsFeedback,
     "full": FullFeedback,
+    "reject_previous": RejectPreviousFeedback,
 }
 
 
 def make_feedback(
-    spec: str | FeedbackMode, modes: Mapping[str, Callable[[], FeedbackMode]], **kwargs: Any
+    spec: str | FeedbackMode, modes: Mapping[str, Callable[..., FeedbackMode]], **kwargs: Any
 ) -> FeedbackMode:
     """Resolve a ``feedback=`` argument (a mode name or a mode object) against ``modes``.
 

@@ -1,0 +1,81 @@
+"""Feedback variants used by retry episodes: unary phrasings, binary, reject-previous."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import feedback_gym  # noqa: F401  (registers the ids)
+from feedback_gym.errors import ConfigError
+from feedback_gym.feedback import (
+    Attempt,
+    FeedbackContext,
+    RejectPreviousFeedback,
+    UnaryFeedback,
+    answer_key,
+)
+from feedback_gym.tasks import Task
+from feedback_gym.verdict import Verdict
+
+TASK = Task(id="t", prompt="p", reference="r")
+
+
+def _context(action: str, history: list[Attempt], turn: int = 2, max_turns: int = 4) -> FeedbackContext:
+    return FeedbackContext(TASK, action, turn, max_turns, tuple(history), np.random.default_rng(0))
+
+
+def test_answer_key_ignores_spacing_but_keeps_program_indentation() -> None:
+    assert answer_key("(1 + 2) * 8") == answer_key("(1+2)*8")
+    assert answer_key("if x:\n    y\nz") != answer_key("if x:\n    y\n    z")
+
+
+def test_reject_previous_names_every_distinct_wrong_answer() -> None:
+    history = [Attempt("<answer>1 + 2</answer>", Verdict(False, 0.0, parsed="1 + 2")),
+               Attempt("<answer>1+2</answer>", Verdict(False, 0.0, parsed="1+2")),
+               Attempt("<answer>4*6</answer>", Verdict(False, 0.0, parsed="4*6"))]
+    text = RejectPreviousFeedback()(Verdict(False, 0.0, parsed="9-1"), _context("9-1", history, turn=4))
+    assert text.startswith("Incorrect.")
+    assert "`1 + 2`" in text and "`4*6`" in text and "`9-1`" in text
+    assert "`1+2`" not in text  # the same answer, listed once, as first written
+    assert "different answer" in text
+
+
+def test_reject_previous_says_correct_and_nothing_else_on_success() -> None:
+    history = [Attempt("1", Verdict(False, 0.0, parsed="1"))]
+    assert RejectPreviousFeedback()(Verdict(True, 1.0, parsed="2"), _context("2", history)) == "Correct."
+
+
+def test_reject_previous_abridges_programs_and_caps_the_list() -> None:
+    program = "def f(x):\n" + "    x += 1\n" * 50 + "    return x"
+    history = [Attempt(f"{program}\n# v{i}", Verdict(False, 0.0, parsed=f"{program}\n# v{i}"))
+               for i in range(12)]
+    feedback = RejectPreviousFeedback(max_listed=3, max_answer_chars=40)
+    text = feedback(Verdict(False, 0.0, parsed="x"), _context("x", history, turn=13, max_turns=20))
+    assert "(10 earlier answers not shown)" in text
+    assert "x += 1" not in text and "(53 lines)" in text
+    assert len(text) < 600
+
+
+def test_reject_previous_composes_with_any_generic_base() -> None:
+    unary = RejectPreviousFeedback(base=UnaryFeedback(["Again!"]))
+    text = unary(Verdict(False, 0.0, parsed="5"), _context("5", []))
+    assert text.splitlines()[0] == "Again!" and "`5`" in text
+    with pytest.raises(ConfigError):
+        RejectPreviousFeedback(base="reject_previous")
+    with pytest.raises(ConfigError):
+        RejectPreviousFeedback(max_listed=0)
+
+
+def test_unary_phrasings_are_configurable_and_reproducible_under_a_seed() -> None:
+    phrasings = ["Again.", "Once more.", "Retry, please."]
+
+    def play(seed: int) -> list[str]:
+        env = gym.make("Countdown-v0", feedback="unary", max_turns=6,
+                       feedback_options={"phrasings": phrasings})
+        env.reset(seed=seed)
+        return [env.step("<answer>1+1</answer>")[0] for _ in range(5)]
+
+    first = play(3)
+    assert first == play(3)
+    assert set(first) <= set(phrasings) and len(set(first)) > 1
