@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedback_gym.benchmarks.metrics import episode_metrics
+from feedback_gym.benchmarks.metrics import record_metrics
 from feedback_gym.benchmarks.suites import BEST_OF_N, EpisodeSpec
 
 #: ``info`` keys that are not copied into each turn record (the conversation is stored once).
@@ -280,17 +280,13 @@ def _finish(spec: EpisodeSpec, record: dict[str, Any], slots: Sequence[_Slot]) -
         (slot,) = slots
         record["turns"] = slot.turns
         record["messages"] = slot.messages
-        record["metrics"] = episode_metrics(slot.turns)
+        record["metrics"] = record_metrics(slot.turns) if slot.turns else None
 
 
 def _sample_tokens(slots: Sequence[_Slot]) -> int | None:
-    counts = []
-    for slot in slots:
-        metrics = episode_metrics(slot.turns)
-        if metrics["prompt_tokens"] is None and metrics["completion_tokens"] is None:
-            return None
-        counts.append((metrics["prompt_tokens"] or 0) + (metrics["completion_tokens"] or 0))
-    return sum(counts)
+    """The generated tokens of all samples (``None`` unless the policy reported every count)."""
+    counts = [turn.get("completion_tokens") for slot in slots for turn in slot.turns]
+    return None if not counts or any(c is None for c in counts) else int(sum(counts))
 
 
 class Worker:

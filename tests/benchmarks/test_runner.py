@@ -44,7 +44,7 @@ def test_a_run_writes_every_artifact_with_metrics_and_config(tmp_path):
     assert tests_env["multi_turn"]["success_curve"] == [0.0, 1.0, 1.0]
     assert tests_env["multi_turn"]["success@1"] == 0.0 and tests_env["multi_turn"]["success@k"] == 1.0
     assert tests_env["multi_turn"]["mean_turns"] == 2.0
-    assert tests_env["multi_turn"]["tokens_per_solved"] == 30.0
+    assert tests_env["multi_turn"]["tokens_per_solved"] == 10.0  # 5 generated tokens a turn, 2 turns
     assert tests_env["best_of_n"]["n"] == 3 and tests_env["best_of_n"]["success@n"] == 0.0
     assert summary["envs"]["Countdown-v0[unary]"]["best_of_n"]["n"] == 2
     overall = summary["overall"]
