@@ -72,7 +72,9 @@ _METRIC_COLUMNS = (
     Column("mean_reward", "reward", fmt_number, "mean episode return"),
     Column("friction_rate", "friction", fmt_rate,
            "retries that repeat an answer already judged wrong (Feedback Friction)"),
-    Column("tokens_per_solved", "tokens/solved", fmt_number, "policy tokens spent per solved task"),
+    Column("tokens_per_episode", "tokens/episode", fmt_number, "tokens the policy generated per episode"),
+    Column("tokens_per_solved", "tokens/solved", fmt_number,
+           "tokens the policy generated, over all episodes, per solved task"),
     Column("episodes", "episodes", fmt_number, "completed multi-turn episodes"),
     Column("errors", "errors", fmt_number, "episodes that ended in an error (left out of the rates)"),
 )
@@ -125,6 +127,7 @@ def env_rows(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "mean_turns": multi.get("mean_turns"),
                 "mean_reward": multi.get("mean_reward"),
                 "friction_rate": multi.get("friction_rate"),
+                "tokens_per_episode": multi.get("tokens_per_episode"),
                 "tokens_per_solved": multi.get("tokens_per_solved"),
                 "episodes": multi.get("episodes", 0),
                 "errors": env.get("errors", 0),
@@ -173,7 +176,7 @@ def render_markdown(summaries: Sequence[Mapping[str, Any]], plots: Sequence[str]
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1b1f24; }
 table { border-collapse: collapse; margin: 1rem 0 2rem; font-size: 14px; }
-th, td { border: 1px solid #d0d7de; padding: 4px 10px; }
+th, td { border: 1px solid #d0d7de; padding: 4px 10px; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f6f8fa; cursor: pointer; user-select: none; white-space: nowrap; }
 th[aria-sort="ascending"]::after { content: " \\25B2"; }

@@ -121,6 +121,8 @@ def _overall(envs: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> d
         "friction_rate": macro_average(m["friction_rate"] for m in multi),
         "repetition_rate": macro_average(m["repetition_rate"] for m in multi),
         "tokens": total_tokens,
+        "tokens_per_episode": ratio(total_tokens, sum(m["episodes"] for m in multi))
+        if total_tokens is not None else None,
         "tokens_per_solved": ratio(total_tokens, solved) if total_tokens is not None else None,
     }
 
