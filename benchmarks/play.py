@@ -113,16 +113,18 @@ def describe_env(env: Any) -> dict[str, Any]:
     if sandbox is not None:
         described["sandbox"] = (
             _safe_identity(sandbox) if callable(getattr(sandbox, "identity", None))
-            else {"class": type(sandbox).__qualname__, "backend": getattr(sandbox, "backend", None)}
+            else {"class": type(sandbox).__qualname__, "name": getattr(sandbox, "name", None)}
         )
     return described
 
 
 def _find_sandbox(core: Any) -> Any:
+    """The sandbox an environment runs code in (on the env or its verifier), if any."""
     for owner in (core, getattr(core, "verifier", None)):
-        sandbox = getattr(owner, "sandbox", None)
-        if sandbox is not None:
-            return sandbox
+        for attribute in ("sandbox", "_sandbox"):
+            sandbox = getattr(owner, attribute, None)
+            if sandbox is not None and callable(getattr(sandbox, "run", None)):
+                return sandbox
     return None
 
 
