@@ -47,7 +47,11 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None:
-        """Stop the workers (idempotent)."""
+        """Stop the workers once their work is done, letting them close their envs (idempotent)."""
+        ...
+
+    def abort(self) -> None:
+        """Stop the workers now, dropping batches in flight (after an interrupt; idempotent)."""
         ...
 
 
@@ -169,6 +173,22 @@ class LocalBackend:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def abort(self) -> None:
+        """Terminate the worker processes without waiting for the batches they are playing."""
+        if self._pool is None:
+            return
+        # the executor offers no public way to stop running work: end our own workers by pid
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+        self._pool = None
+
 
 # ------------------------------------------------------------------------------------------- Ray
 
@@ -270,22 +290,27 @@ class RayBackend:
             pass
         return info
 
-    def close(self) -> None:
+    def close(self, graceful: bool = True) -> None:
         """Close the actors' environments, kill the actors, and stop Ray if this backend started it."""
         if not self._actors and not self._started_ray:
             return
         ray = self._ray()
         if self._actors:
-            try:
-                ray.get([actor.close.remote() for actor in self._actors], timeout=60)
-            except Exception:  # noqa: BLE001 - shutting down anyway
-                pass
+            if graceful:
+                try:
+                    ray.get([actor.close.remote() for actor in self._actors], timeout=60)
+                except Exception:  # noqa: BLE001 - shutting down anyway
+                    pass
             for actor in self._actors:
                 ray.kill(actor)
             self._actors = []
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
+
+    def abort(self) -> None:
+        """Kill the actors at once (batches in flight are dropped)."""
+        self.close(graceful=False)
 
 
 def make_backend(name: str, policy_spec: str, policy_kwargs: Mapping[str, Any] | None = None, *,

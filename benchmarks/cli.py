@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +78,18 @@ def _parse_kwargs(pairs: list[str]) -> dict[str, Any]:
     return kwargs
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_cli(args: argparse.Namespace) -> int:
-    """Handle ``feedback-gym bench``; returns the exit code (2 for a configuration error)."""
+    """Handle ``feedback-gym bench``; returns the exit code (2 for a configuration error).
+
+    SIGTERM is treated like Ctrl-C: the workers are stopped, the finished episodes stay on disk,
+    and the same command resumes the run.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _run(args)
     except ConfigError as err:

@@ -181,13 +181,15 @@ def run_benchmark(config: BenchConfig, *, progress: bool = True,
                                       workers=config.workers, address=config.address)
     backend_info: dict[str, Any] = {"backend": config.backend}
     if pending:
+        stored["policy_identity"] = backend.start()
         try:
-            stored["policy_identity"] = backend.start()
             write_json(out / RUN_FILE, stored)
             backend_info = backend.describe()
             _play(backend, pending, config.batch_size, log, progress)
-        finally:
-            backend.close()
+        except BaseException:  # an interrupt: stop now, the finished episodes are on disk
+            backend.abort()
+            raise
+        backend.close()
     wall = time.perf_counter() - started
     records = [r for key, r in latest_by_key(log.read()).items() if key in {s.key for s in wanted}]
     order = {spec.key: i for i, spec in enumerate(wanted)}

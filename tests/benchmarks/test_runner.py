@@ -130,7 +130,9 @@ def cli(*args, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
-def test_the_cli_resumes_a_run_interrupted_with_ctrl_c(tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_the_cli_stops_at_once_when_interrupted_and_resumes(tmp_path, how):
+    psutil = pytest.importorskip("psutil")
     suite_file = tmp_path / "suite.json"
     suite_file.write_text(json.dumps({"name": "slow-v0", "entries": [
         {"env_id": "Countdown-v0", "kwargs": {"max_turns": 2}, "tasks": {"range": 12}}]}))
@@ -141,10 +143,17 @@ def test_the_cli_resumes_a_run_interrupted_with_ctrl_c(tmp_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(_read_lines(out)) < 2:
         time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the runner and its workers
-    _, err = proc.communicate(timeout=60)
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert workers
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the runner and its workers
+    else:
+        proc.send_signal(signal.SIGTERM)  # the runner alone: it must stop its workers itself
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "resume" in err
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
     done = len(_read_lines(out))
     assert 2 <= done < 12
     proc = cli(*args)
