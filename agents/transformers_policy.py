@@ -120,12 +120,12 @@ class TransformersPolicy:
         self.max_prompt_tokens = max_prompt_tokens or max(16, context - max_new_tokens)
         self.source = source
         self.stop_token_ids = _stop_tokens(model, tokenizer)
+        #: Mixed precision for sampling (the trainer keeps fp32 weights and sets bf16 here on GPU).
+        self.autocast_dtype: torch.dtype | None = None
         self._rng_state: torch.Tensor | None = None
         self._cuda_rng_state: torch.Tensor | None = None
         if seed is not None:
-            with torch.random.fork_rng(devices=self._rng_devices()):
-                torch.manual_seed(seed)
-                self._save_rng()
+            self.reseed(seed)
 
     @classmethod
     def from_pretrained(
@@ -212,7 +212,12 @@ class TransformersPolicy:
         was_training = self.model.training
         self.model.eval()
         try:
-            with self._own_rng():
+            autocast = torch.autocast(
+                self.device.type,
+                dtype=self.autocast_dtype or torch.float32,
+                enabled=self.autocast_dtype is not None,
+            )
+            with self._own_rng(), autocast:
                 for start in range(0, len(order), self.batch_size):
                     chunk = order[start : start + self.batch_size]
                     generations = self._generate_batch([prompts[i] for i in chunk])
@@ -253,6 +258,12 @@ class TransformersPolicy:
                     break
             generations.append(Generation(row_tokens[:length], row_logprobs[:length], finished))
         return generations
+
+    def reseed(self, seed: int) -> None:
+        """Restart the policy's own random stream from ``seed`` (the trainer does this every step)."""
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(seed)
+            self._save_rng()
 
     def _rng_devices(self) -> list[int]:
         return [self.device.index or 0] if self.device.type == "cuda" else []

@@ -1,0 +1,291 @@
+"""Rollouts: groups of multi-turn episodes, stepped concurrently, recorded token by token.
+
+A rollout batch is ``num_tasks`` tasks times ``group_size`` episodes each (the members of a group
+share a task, which is what GRPO's group baseline needs). All episodes live in one Gymnasium
+vector environment (``gymnasium.make_vec`` works for every registered id; ``"async"`` steps the
+environments in subprocesses, so slow verifiers run in parallel), and each turn every unfinished
+episode is continued in one batched ``generate`` call.
+
+Transcripts are token-in/token-out: the policy continues the exact token ids of its transcript,
+and the environment's feedback is appended as the tokens of a chat-template user turn. Nothing is
+re-tokenised, so the tokens a trainer scores are the tokens that were sampled, and
+``policy_mask`` says which of them the policy produced (1) and which came from the prompt or the
+environment (0).
+
+Finished episodes idle until the whole batch ends: the vector env (autoreset ``NEXT_STEP``) resets
+them, and they are sent the give-up action, which ends an episode without running a verifier.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from feedback_gym.env import GIVE_UP_ACTION
+from feedback_gym.errors import ConfigError
+
+EnvSource = str | Callable[[], gym.Env]
+
+
+@dataclass
+class Episode:
+    """One episode as the trainer sees it.
+
+    Attributes:
+        task_id: the task played.
+        group: the index of its group in the batch (episodes of one group share the task).
+        token_ids: the whole transcript: prompt, replies and feedback, as token ids.
+        policy_mask: 1 where the policy sampled the token, 0 for prompt and feedback tokens.
+        logprobs: the sampling log-probability of each policy token (0.0 elsewhere).
+        rewards: the reward of each turn.
+        messages: the same transcript as chat messages (for logs and transcripts).
+        solved: whether the episode solved its task.
+        cut: whether the transcript hit ``max_transcript_tokens`` before the episode ended.
+    """
+
+    task_id: str
+    group: int
+    token_ids: list[int] = field(default_factory=list)
+    policy_mask: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
+    solved: bool = False
+    cut: bool = False
+
+    @property
+    def reward(self) -> float:
+        """The episode's return (sum of turn rewards)."""
+        return float(sum(self.rewards))
+
+    @property
+    def turns(self) -> int:
+        """How many replies the policy gave."""
+        return len(self.rewards)
+
+    @property
+    def policy_tokens(self) -> int:
+        """How many tokens the policy sampled."""
+        return int(sum(self.policy_mask))
+
+    def extend(
+        self, token_ids: Sequence[int], from_policy: bool, logprobs: Sequence[float] | None = None
+    ) -> None:
+        """Append tokens, marking whether the policy sampled them."""
+        self.token_ids.extend(int(t) for t in token_ids)
+        self.policy_mask.extend([int(from_policy)] * len(token_ids))
+        self.logprobs.extend(list(logprobs) if logprobs is not None else [0.0] * len(token_ids))
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready record (for transcripts files)."""
+        record = asdict(self)
+        record.update(reward=self.reward, turns=self.turns, policy_tokens=self.policy_tokens)
+        return record
+
+
+class ChatTurns:
+    r"""Renders environment turns as tokens that continue a transcript, using the chat template.
+
+    The text the template puts between an assistant's content and the next assistant reply
+    (e.g. ``<|im_end|>\n<|im_start|>user\n{feedback}<|im_end|>\n<|im_start|>assistant\n``) is
+    found by rendering a short probe conversation with and without the feedback turn. If the policy
+    ended its reply with an end-of-turn token itself, that token is not added a second time.
+    """
+
+    _PROBE = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+        self.tokenizer = policy.tokenizer
+        with_reply = self._render(self._PROBE, add_generation_prompt=False)
+        self._closing = with_reply[with_reply.rindex("A") + 1 :]
+        self._with_reply = with_reply
+        self._stop_texts = {self.tokenizer.decode([t]) for t in policy.stop_token_ids}
+
+    def prompt_ids(self, observation: str) -> list[int]:
+        """The tokens of the first turn (system prompt, the task, the assistant header)."""
+        return self.policy.encode([{"role": "user", "content": observation}])
+
+    def feedback_ids(self, feedback: str, reply_finished: bool) -> list[int]:
+        """The tokens that close the policy's reply and present ``feedback`` as the next user turn."""
+        after = self._render(
+            [*self._PROBE, {"role": "user", "content": feedback}], add_generation_prompt=True
+        )
+        if not after.startswith(self._with_reply):
+            raise ConfigError(
+                "this chat template does not render a conversation as a prefix of its continuation, "
+                "so multi-turn transcripts cannot be extended token by token; use max_turns=1"
+            )
+        closing = self._closing
+        if reply_finished:
+            for stop in self._stop_texts:
+                if stop and closing.startswith(stop):
+                    closing = closing[len(stop) :]
+                    break
+        text = closing + after[len(self._with_reply) :]
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _render(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
+        if self.policy.system_prompt:
+            messages = [{"role": "system", "content": self.policy.system_prompt}, *messages]
+        return self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
+
+
+class KeepScalarInfo(gym.Wrapper):
+    """Keep only the scalar entries of ``info`` (``task_id``, ``turn``, ``solved``, ``score``...).
+
+    Gymnasium's vector envs merge the infos of their copies key by key and fail when one copy
+    reports a dict where another reports ``None`` (as ``verdict`` is before and after the first
+    step). A rollout needs only the scalars; the transcript it keeps itself.
+    """
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset the wrapped env; drop non-scalar info."""
+        observation, info = self.env.reset(**kwargs)
+        return observation, _scalars(info)
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        """Step the wrapped env; drop non-scalar info."""
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        return observation, reward, terminated, truncated, _scalars(info)
+
+
+def _scalars(info: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in info.items() if isinstance(v, str | int | float | bool | np.number)}
+
+
+def _wrapped(factory: Callable[[], gym.Env]) -> Callable[[], gym.Env]:
+    def make() -> gym.Env:
+        return KeepScalarInfo(factory())
+
+    return make
+
+
+def make_rollout_envs(
+    env: EnvSource,
+    num_envs: int,
+    *,
+    vectorization_mode: str = "sync",
+    env_kwargs: dict[str, Any] | None = None,
+) -> gym.vector.VectorEnv:
+    """A vector env of ``num_envs`` copies of ``env`` (a registered id or a constructor).
+
+    ``vectorization_mode="async"`` runs each copy in its own subprocess (worth it when the
+    verifier is slow, e.g. code run in a sandbox).
+    """
+    if num_envs < 1:
+        raise ConfigError(f"num_envs must be >= 1; got {num_envs}")
+    if vectorization_mode not in ("sync", "async"):
+        raise ConfigError(f"vectorization_mode must be 'sync' or 'async'; got {vectorization_mode!r}")
+    kwargs = dict(env_kwargs or {})
+    vector_kwargs: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    if vectorization_mode == "async":
+        # Shared memory stores a Text observation as a fixed-width array and reads the padding
+        # back as characters; plain pipes return the strings as they are.
+        vector_kwargs["shared_memory"] = False
+    if isinstance(env, str):
+        return gym.make_vec(
+            env,
+            num_envs=num_envs,
+            vectorization_mode=vectorization_mode,
+            vector_kwargs=vector_kwargs,
+            wrappers=[KeepScalarInfo],
+            **kwargs,
+        )
+    if kwargs:
+        raise ConfigError("env_kwargs only apply to a registered id; bind them into the constructor instead")
+    vector_class = gym.vector.AsyncVectorEnv if vectorization_mode == "async" else gym.vector.SyncVectorEnv
+    return vector_class([_wrapped(env)] * num_envs, **vector_kwargs)
+
+
+@dataclass
+class RolloutStats:
+    """Timing of one rollout batch."""
+
+    seconds: float
+    generate_seconds: float
+    env_seconds: float
+    policy_tokens: int
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Sampled tokens per second of generation."""
+        return self.policy_tokens / self.generate_seconds if self.generate_seconds > 0 else 0.0
+
+
+def collect_episodes(
+    policy: Any,
+    envs: gym.vector.VectorEnv,
+    task_seeds: Sequence[int],
+    group_size: int,
+    *,
+    max_transcript_tokens: int = 4096,
+) -> tuple[list[Episode], RolloutStats]:
+    """Play one episode in every sub-env: ``group_size`` per task seed, all turns batched.
+
+    Args:
+        policy: a token-level policy (``encode``, ``generate_ids``, ``tokenizer``, ``stop_token_ids``;
+            e.g. :class:`~feedback_gym.agents.transformers_policy.TransformersPolicy`).
+        envs: a vector env from :func:`make_rollout_envs` with ``len(task_seeds) * group_size`` copies.
+        task_seeds: one reset seed per task; group members reset with the same seed, so they
+            play the same task.
+        group_size: episodes per task.
+        max_transcript_tokens: an episode whose transcript grows past this stops early (``cut``).
+    """
+    num_envs = len(task_seeds) * group_size
+    if envs.num_envs != num_envs:
+        raise ConfigError(
+            f"the vector env has {envs.num_envs} copies; "
+            f"{len(task_seeds)} tasks x {group_size} need {num_envs}"
+        )
+    started = time.perf_counter()
+    generate_seconds = env_seconds = 0.0
+    turns = ChatTurns(policy)
+    observations, info = envs.reset(seed=[int(s) for s in task_seeds for _ in range(group_size)])
+    episodes = []
+    for i in range(num_envs):
+        task_id = info["task_id"][i] if "task_id" in info else f"seed-{task_seeds[i // group_size]}"
+        episode = Episode(task_id=str(task_id), group=i // group_size)
+        episode.extend(turns.prompt_ids(observations[i]), from_policy=False)
+        episode.messages.append({"role": "user", "content": observations[i]})
+        episodes.append(episode)
+    active = np.ones(num_envs, dtype=bool)
+    while active.any():
+        playing = np.flatnonzero(active)
+        tick = time.perf_counter()
+        generations = policy.generate_ids([episodes[i].token_ids for i in playing])
+        generate_seconds += time.perf_counter() - tick
+        actions = [GIVE_UP_ACTION] * num_envs
+        for i, generation in zip(playing, generations, strict=True):
+            episodes[i].extend(generation.token_ids, from_policy=True, logprobs=generation.logprobs)
+            actions[i] = policy.tokenizer.decode(generation.token_ids, skip_special_tokens=True)
+            episodes[i].messages.append({"role": "assistant", "content": actions[i]})
+        tick = time.perf_counter()
+        observations, rewards, terminated, truncated, info = envs.step(tuple(actions))
+        env_seconds += time.perf_counter() - tick
+        for i, generation in zip(playing, generations, strict=True):
+            episode = episodes[i]
+            episode.rewards.append(float(rewards[i]))
+            episode.solved = episode.solved or bool("solved" in info and info["solved"][i])
+            if terminated[i] or truncated[i]:
+                active[i] = False
+                continue
+            episode.messages.append({"role": "user", "content": observations[i]})
+            episode.extend(turns.feedback_ids(observations[i], generation.finished), from_policy=False)
+            if len(episode.token_ids) >= max_transcript_tokens:
+                episode.cut, active[i] = True, False
+    stats = RolloutStats(
+        seconds=time.perf_counter() - started,
+        generate_seconds=generate_seconds,
+        env_seconds=env_seconds,
+        policy_tokens=sum(e.policy_tokens for e in episodes),
+    )
+    return episodes, stats
