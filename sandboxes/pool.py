@@ -1,0 +1,115 @@
+"""A pool of workers behind the Sandbox protocol: thread-safe, concurrent, self-healing.
+
+Each worker owns one fork server (a bubblewrap process for ``local``, a container for ``docker``). A job
+takes an idle worker, runs, and gives it back; a worker whose server died is restarted on the spot, so
+a job that kills its server costs only its own result, and the caller never hangs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from feedback_gym.errors import SandboxClosedError
+from feedback_gym.sandboxes.base import ExecResult, Job
+from feedback_gym.sandboxes.languages import BINARY, binary_job, compile_job
+
+
+class Worker:
+    """One fork server. Subclasses start and stop it; ``run`` must not raise for program behaviour."""
+
+    def start(self) -> None:
+        """Start the fork server (blocking until it answers)."""
+        raise NotImplementedError
+
+    def run(self, job: Job) -> ExecResult:
+        """Run one job; restart the server if it died."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the server and everything it started. Idempotent."""
+        raise NotImplementedError
+
+    def stats(self) -> dict[str, int]:
+        """Open fds, processes and memory of this worker's server (for the soak run)."""
+        return {}
+
+
+class PooledSandbox:
+    """Runs jobs on a fixed set of workers; ``run`` blocks until a worker is free."""
+
+    name = "pool"
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self._workers = workers
+        self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        try:
+            for worker in workers:
+                worker.start()
+                self._idle.put(worker)
+        except BaseException:
+            for worker in workers:
+                worker.stop()
+            raise
+
+    @property
+    def workers(self) -> int:
+        """How many jobs can run at once."""
+        return len(self._workers)
+
+    def run(self, job: Job) -> ExecResult:
+        """Run one job on the next free worker (C/C++: compile, then run the binary)."""
+        if self._closed:
+            raise SandboxClosedError(f"the {self.name} sandbox is closed")
+        if job.language in ("c", "cpp"):
+            compiled = self.run(compile_job(job.language, job.source, job.limits))
+            if not compiled.ok or BINARY not in compiled.files:
+                return compiled
+            return self.run(binary_job(compiled.files[BINARY], job))
+        worker = self._idle.get()
+        try:
+            if self._closed:
+                raise SandboxClosedError(f"the {self.name} sandbox is closed")
+            return worker.run(job)
+        finally:
+            self._idle.put(worker)
+
+    def run_many(self, jobs: Sequence[Job]) -> list[ExecResult]:
+        """Run jobs concurrently on all workers; results in job order."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(len(self._workers), thread_name_prefix=f"{self.name}-job")
+        return list(self._executor.map(self.run, jobs))
+
+    def stats(self) -> list[dict[str, int]]:
+        """Per-worker resource figures (fds, processes, memory) for leak checks."""
+        return [worker.stats() for worker in self._workers]
+
+    def close(self) -> None:
+        """Stop every worker. Idempotent; jobs still running return a sandbox error."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            executor, self._executor = self._executor, None
+        for worker in self._workers:
+            worker.stop()
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+    def __enter__(self) -> PooledSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - interpreter shutdown
+            pass
