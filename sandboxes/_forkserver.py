@@ -48,6 +48,11 @@ import time
 import traceback
 import typing  # noqa: F401
 
+try:  # the test judge, mounted next to this file: warm, so a harness job skips compiling it
+    import feedback_gym_judge  # noqa: F401
+except ImportError:
+    pass
+
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
@@ -108,6 +113,7 @@ class Server:
     def serve(self) -> None:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         os.makedirs(self.root, mode=0o711, exist_ok=True)
+        os.chmod(os.path.dirname(self.root), 0o755)  # a tmpfs may come up 0700: jobs must traverse it
         send_message(self.sock, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
         while True:
             try:

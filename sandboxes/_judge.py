@@ -83,7 +83,16 @@ def encode(value: object, depth: int = 0) -> object:
 
 
 def decode(data: object, depth: int = 0) -> object:
-    """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code)."""
+    """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code).
+
+    >>> value = [(1, "a"), {2: frozenset({3})}, b"x", 0.1, 2**70, None, {4.5}]
+    >>> decode(json.loads(json.dumps(encode(value)))) == value
+    True
+    >>> decode({"L": [{"E": "evil"}]})  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    feedback_gym.sandboxes._judge.Unsupported: unknown tag 'E'
+    """
     if depth > 200:
         raise Unsupported("value nested too deeply")
     if data is None or type(data) in (bool, str, int):
@@ -215,7 +224,10 @@ def start_candidate_exec() -> tuple[int, socket.socket]:
             sys.executable,
             "-I",
             "-S",
-            os.path.abspath(sys.argv[0]),
+            # This module's own copy in the work dir (isolated mode does not put the script dir on sys.path).
+            os.path.abspath(
+                "feedback_gym_judge.py" if os.path.exists("feedback_gym_judge.py") else sys.argv[0]
+            ),
             "--candidate",
             str(candidate_end.fileno()),
         ],
@@ -268,7 +280,8 @@ class Judge:
         self.load_error: dict | None = None
 
     def await_load(self) -> None:
-        self.sock.settimeout(self.timeout)
+        # Loading gets a generous floor: a fresh interpreter on a busy machine can take a second.
+        self.sock.settimeout(max(self.timeout, 10.0))
         try:
             hello = recv(self.sock)
         except TimeoutError:
@@ -364,6 +377,14 @@ class Judge:
         return remote
 
 
+def _thunk(expr: ast.expr) -> ast.Lambda:
+    """``lambda: expr`` so the judge records the call text before evaluating it (errors included)."""
+    args = ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
+    return ast.Lambda(args, expr)
+
+
 class _EqualityRecorder(ast.NodeTransformer):
     """Rewrite top-level ``assert A == B`` so the judge can report input, expected and got."""
 
@@ -372,7 +393,7 @@ class _EqualityRecorder(ast.NodeTransformer):
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
             call = ast.Call(
                 ast.Name("__fg_eq__", ast.Load()),
-                [test.left, test.comparators[0], ast.Constant(ast.unparse(test.left))],
+                [_thunk(test.left), _thunk(test.comparators[0]), ast.Constant(ast.unparse(test.left))],
                 [],
             )
             new = ast.Assert(call, node.msg)
@@ -389,8 +410,12 @@ def run_tests(spec: dict, judge: Judge, emit) -> None:  # noqa: ANN001
     namespace: dict = {"__builtins__": builtins, "__name__": "__tests__"}
     last: dict = {}
 
-    def eq(got: object, expected: object, call_text: str) -> bool:
-        last.update(input=call_text, expected=_short(expected), got=_short(got))
+    def eq(got_thunk, expected_thunk, call_text: str) -> bool:  # noqa: ANN001
+        last.update(input=call_text)
+        got = got_thunk()
+        last.update(got=_short(got))
+        expected = expected_thunk()
+        last.update(expected=_short(expected))
         return got == expected
 
     for name in judge.names:

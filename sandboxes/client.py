@@ -33,7 +33,14 @@ _READ = 65536
 
 
 class ServerDiedError(RuntimeError):
-    """The fork server stopped answering; the worker must be restarted."""
+    """The fork server stopped answering; the worker must be restarted.
+
+    ``sent`` is False when the job never reached the server (it can safely be retried elsewhere).
+    """
+
+    def __init__(self, message: str, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 def job_request(job: Job, nproc: bool = True) -> dict:
@@ -126,7 +133,7 @@ def run_on_server(
         try:
             wire.send_message(sock, request, [stdin_fd, *(w for _, w in pipes)])
         except OSError as err:
-            raise ServerDiedError(f"cannot send the job to the fork server: {err}") from err
+            raise ServerDiedError(f"cannot send the job to the fork server: {err}", sent=False) from err
         finally:
             os.close(stdin_fd)
             for _, w in pipes:

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 from feedback_gym.errors import ConfigError
-from feedback_gym.sandboxes.base import Limits, Sandbox
+from feedback_gym.sandboxes.base import Sandbox
 
 #: The image ``feedback-gym sandbox build-image`` builds and the docker backend runs.
 DEFAULT_IMAGE = "feedback-gym-sandbox:latest"
@@ -26,13 +26,11 @@ class LocalConfig:
 
     Attributes:
         workers: Fork servers (jobs run concurrently up to this many); default one per core.
-        limits: Default limits for jobs built by the harness.
         uid_base: First uid of the range per-worker uids are drawn from (each worker locks one).
         uid_count: Size of that range.
     """
 
     workers: int = field(default_factory=_default_workers)
-    limits: Limits = field(default_factory=Limits)
     uid_base: int = 200_000
     uid_count: int = 1000
 
@@ -52,7 +50,6 @@ class DockerConfig:
     Attributes:
         workers: Containers (jobs run concurrently up to this many); default one per core.
         image: The image to run (build it with ``feedback-gym sandbox build-image``).
-        limits: Default limits for jobs built by the harness.
         memory_mb: Container memory limit (the sum over its jobs' processes).
         pids: Container pids limit.
         cpus: CPU share of each container.
@@ -61,7 +58,6 @@ class DockerConfig:
 
     workers: int = field(default_factory=_default_workers)
     image: str = DEFAULT_IMAGE
-    limits: Limits = field(default_factory=Limits)
     memory_mb: int = 2048
     pids: int = 256
     cpus: float = 1.0
@@ -106,7 +102,7 @@ def make_sandbox(spec: str | LocalConfig | DockerConfig | Sandbox = "local") -> 
 
         return LocalSandbox(spec)
     if isinstance(spec, DockerConfig):
-        from feedback_gym.sandboxes.docker import DockerSandbox
+        from feedback_gym.sandboxes.docker_backend import DockerSandbox
 
         return DockerSandbox(spec)
     if isinstance(spec, Sandbox):

@@ -32,6 +32,7 @@ str, bytes, list, tuple, dict, set, frozenset) can be returned; anything else is
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -43,6 +44,14 @@ from feedback_gym.sandboxes.base import ExecResult, Job, Limits, Sandbox
 from feedback_gym.sandboxes.languages import BINARY, COMPILERS, binary_job, compile_job
 
 JUDGE_SOURCE = Path(__file__).with_name("_judge.py")
+#: The job's main.py: the judge itself is warm in the fork server (or imported from the work dir).
+JUDGE_STUB = "import feedback_gym_judge\nfeedback_gym_judge.main()\n"
+
+
+@functools.cache
+def _judge_source() -> str:
+    return JUDGE_SOURCE.read_text()
+
 
 #: Error kinds of a :class:`TestOutcome` (the same strings as ``feedback_gym.verdict``).
 WRONG_ANSWER = "wrong_answer"
@@ -169,8 +178,8 @@ def check_function(
     wall = max(limits.wall_seconds, timeout * (len(tests) + 6) + 5)
     job = Job(
         language="python",
-        source=JUDGE_SOURCE.read_text(),
-        files={"candidate.py": program},
+        source=JUDGE_STUB,
+        files={"candidate.py": program, "feedback_gym_judge.py": _judge_source()},
         stdin=json.dumps(spec),
         channel=True,
         limits=limits.replace(wall_seconds=wall, cpu_seconds=max(limits.cpu_seconds, wall)),

@@ -28,19 +28,20 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from feedback_gym.errors import SandboxUnavailableError
 from feedback_gym.sandboxes import _forkserver as wire
-from feedback_gym.sandboxes.base import ExecResult, Job
-from feedback_gym.sandboxes.client import ServerDiedError, run_on_server
 from feedback_gym.sandboxes.config import LocalConfig
 from feedback_gym.sandboxes.pool import PooledSandbox, Worker
 
 SERVER_SOURCE = Path(__file__).with_name("_forkserver.py")
 #: Where the server script appears inside the boundary.
 SERVER_PATH = "/opt/feedback-gym/forkserver.py"
+JUDGE_SOURCE = Path(__file__).with_name("_judge.py")
+#: The judge sits next to the server so the server can import it once (``feedback_gym_judge``).
+JUDGE_PATH = "/opt/feedback-gym/feedback_gym_judge.py"
 #: Work dirs live on a private tmpfs of this size (a disk-fill attack ends here, not on the host).
 WORK_TMPFS_BYTES = 512 * 1024 * 1024
 #: Directory of the per-uid lock files (one worker per uid across every process on the machine).
@@ -49,6 +50,7 @@ UID_LOCK_DIR = Path(tempfile.gettempdir()) / "feedback-gym-sandbox-uids"
 #: jobs lose all of them at ``setuid``.
 SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 STARTUP_TIMEOUT = 20.0
+_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="feedback-gym-sandbox-spawner")
 
 
 def find_python() -> str:
@@ -101,6 +103,9 @@ def bwrap_argv(python: str, uid: int) -> list[str]:
         "--ro-bind",
         str(SERVER_SOURCE),
         SERVER_PATH,
+        "--ro-bind",
+        str(JUDGE_SOURCE),
+        JUDGE_PATH,
         "--chdir",
         "/",
     ]
@@ -145,15 +150,12 @@ class LocalWorker(Worker):
     """One bubblewrap-contained fork server with its own uid."""
 
     def __init__(self, config: LocalConfig, python: str) -> None:
+        super().__init__()
         self.config = config
         self.python = python
         self.process: subprocess.Popen[bytes] | None = None
-        self.sock: socket.socket | None = None
         self.uid = -1
         self._uid_fd = -1
-        self._lock = threading.Lock()
-        self._stopped = False
-        self.restarts = 0
 
     def start(self) -> None:
         """Lock a uid (once) and start bubblewrap with the fork server; wait for its hello."""
@@ -161,7 +163,10 @@ class LocalWorker(Worker):
             self.uid, self._uid_fd = lock_uid(self.config.uid_base, self.config.uid_count)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self.process = subprocess.Popen(
+            # bwrap's --die-with-parent follows the *thread* that forked it, so every server is
+            # spawned from one long-lived thread, never from a caller's short-lived one.
+            self.process = _SPAWNER.submit(
+                subprocess.Popen,
                 bwrap_argv(self.python, self.uid),
                 stdin=theirs,
                 stdout=subprocess.DEVNULL,
@@ -169,7 +174,7 @@ class LocalWorker(Worker):
                 env={},
                 start_new_session=True,
                 close_fds=True,
-            )
+            ).result()
         finally:
             theirs.close()
         ours.settimeout(STARTUP_TIMEOUT)
@@ -177,7 +182,7 @@ class LocalWorker(Worker):
             hello, _ = wire.recv_message(ours)
         except (OSError, EOFError, ValueError) as err:
             ours.close()
-            self._kill()
+            self.kill()
             raise SandboxUnavailableError(
                 f"the local fork server did not start ({err}); "
                 "run with FEEDBACK_GYM_SANDBOX_DEBUG=1 to see why"
@@ -187,24 +192,7 @@ class LocalWorker(Worker):
             raise SandboxUnavailableError(f"unexpected hello from the fork server: {hello!r}")
         self.sock = ours
 
-    def run(self, job: Job) -> ExecResult:
-        """Run one job; a dead server is replaced and the job reported as a sandbox error."""
-        with self._lock:
-            if self.sock is None:
-                try:
-                    self.start()
-                except SandboxUnavailableError as err:
-                    return ExecResult.sandbox_error(str(err))
-            try:
-                return run_on_server(self.sock, job)
-            except ServerDiedError as err:
-                self._kill()
-                if self._stopped:
-                    return ExecResult.sandbox_error("the sandbox was closed while the job ran")
-                self.restarts += 1
-                return ExecResult.sandbox_error(f"{err}; the worker was restarted")
-
-    def _kill(self) -> None:
+    def kill(self) -> None:
         """Stop the server we started (by its PID; bwrap's --die-with-parent takes the rest down)."""
         if self.sock is not None:
             self.sock.close()
@@ -218,10 +206,13 @@ class LocalWorker(Worker):
             self.process.wait()
             self.process = None
 
+    def alive(self) -> bool:
+        """The bubblewrap process we started still runs and the socket has not hung up."""
+        return self.process is not None and self.process.poll() is None and super().alive()
+
     def stop(self) -> None:
         """Stop the server for good and release the uid."""
-        self._stopped = True
-        self._kill()
+        super().stop()
         if self._uid_fd >= 0:
             os.close(self._uid_fd)
             self._uid_fd = -1

@@ -8,29 +8,80 @@ a job that kills its server costs only its own result, and the caller never hang
 from __future__ import annotations
 
 import queue
+import select
+import socket
 import threading
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from feedback_gym.errors import SandboxClosedError
+from feedback_gym.errors import SandboxClosedError, SandboxUnavailableError
 from feedback_gym.sandboxes.base import ExecResult, Job
+from feedback_gym.sandboxes.client import ServerDiedError, run_on_server
 from feedback_gym.sandboxes.languages import BINARY, binary_job, compile_job
 
 
 class Worker:
-    """One fork server. Subclasses start and stop it; ``run`` must not raise for program behaviour."""
+    """One fork server behind a Unix socket. Subclasses start it (``start`` sets ``sock``) and kill it.
+
+    ``run`` never raises for anything a program does: a server that died is replaced; a job that never
+    reached it is retried once on the replacement; a job that was running when it died comes back as a
+    sandbox error (it may well be what killed it).
+    """
+
+    #: Whether jobs get RLIMIT_NPROC (per-uid; off where the uid is shared and a pids cgroup limits).
+    nproc = True
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._stopped = False
 
     def start(self) -> None:
-        """Start the fork server (blocking until it answers)."""
+        """Start the fork server and connect ``sock`` (blocking until it says hello)."""
         raise NotImplementedError
+
+    def kill(self) -> None:
+        """Kill the server and forget it (the next job starts a new one)."""
+        raise NotImplementedError
+
+    def alive(self) -> bool:
+        """A cheap check before each job: the server has not hung up (EOF would make it readable)."""
+        if self.sock is None:
+            return False
+        readable, _, _ = select.select([self.sock], [], [], 0)
+        return not readable
 
     def run(self, job: Job) -> ExecResult:
-        """Run one job; restart the server if it died."""
-        raise NotImplementedError
+        """Run one job on this worker's server."""
+        with self._lock:
+            for attempt in range(2):
+                if self._stopped:
+                    return ExecResult.sandbox_error("the sandbox was closed")
+                if self.sock is not None and not self.alive():
+                    self.kill()
+                    self.restarts += 1
+                if self.sock is None:
+                    try:
+                        self.start()
+                    except SandboxUnavailableError as err:
+                        return ExecResult.sandbox_error(str(err))
+                try:
+                    return run_on_server(self.sock, job, nproc=self.nproc)
+                except ServerDiedError as err:
+                    self.kill()
+                    self.restarts += 1
+                    if self._stopped:
+                        return ExecResult.sandbox_error("the sandbox was closed while the job ran")
+                    if err.sent or attempt:
+                        return ExecResult.sandbox_error(f"{err}; the worker was restarted")
+            raise AssertionError("unreachable")
 
     def stop(self) -> None:
-        """Stop the server and everything it started. Idempotent."""
-        raise NotImplementedError
+        """Stop the server for good. Idempotent."""
+        self._stopped = True
+        self.kill()
 
     def stats(self) -> dict[str, int]:
         """Open fds, processes and memory of this worker's server (for the soak run)."""
@@ -48,6 +99,7 @@ class PooledSandbox:
         self._closed = False
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        self._finalizer = weakref.finalize(self, _stop_workers, workers)
         try:
             for worker in workers:
                 worker.start()
@@ -111,5 +163,14 @@ class PooledSandbox:
     def __del__(self) -> None:
         try:
             self.close()
+        except Exception:  # noqa: BLE001, S110 - interpreter shutdown
+            pass
+
+
+def _stop_workers(workers: list[Worker]) -> None:
+    """Stop workers at garbage collection or interpreter exit (no container outlives its owner)."""
+    for worker in workers:
+        try:
+            worker.stop()
         except Exception:  # noqa: BLE001, S110 - interpreter shutdown
             pass

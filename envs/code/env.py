@@ -19,6 +19,7 @@ from feedback_gym.sandboxes.base import Limits, Sandbox
 from feedback_gym.sandboxes.config import DockerConfig, LocalConfig, make_sandbox
 from feedback_gym.tasks import Task, TaskSource
 
+from .feedback import CodeFullFeedback, CodeTestsFeedback
 from .loaders import (
     apps_record_to_task,
     codecontests_record_to_task,
@@ -27,15 +28,14 @@ from .loaders import (
 )
 from .schema import LANGUAGE_NAMES, bundled_record_to_task, hidden_cases, hidden_tests
 from .sources import make_task_source
-from .verifier import DEFAULT_LIMITS, CodeVerifier
+from .verifier import CodeVerifier
 
 
 class _SandboxHandle:
     """Starts the sandbox on first use and closes it with the env (or when the env is collected)."""
 
     def __init__(self, spec: str | LocalConfig | DockerConfig | Sandbox) -> None:
-        make_sandbox_check = isinstance(spec, str | LocalConfig | DockerConfig | Sandbox)
-        if not make_sandbox_check:
+        if not isinstance(spec, str | LocalConfig | DockerConfig | Sandbox):
             raise ConfigError(
                 "sandbox must be 'local', 'docker', a LocalConfig/DockerConfig or a Sandbox; "
                 f"got {type(spec).__name__}"
@@ -62,7 +62,7 @@ class _SandboxHandle:
 
 
 class CodeFeedbackEnv(FeedbackEnv):
-    """Write a program; see it run against unit tests; revise it.
+    r"""Write a program; see it run against unit tests; revise it.
 
     ## Description
     A multi-turn code-generation environment in the style of LeTI, RLTF and muCode: the agent reads a
@@ -107,7 +107,8 @@ class CodeFeedbackEnv(FeedbackEnv):
       ``k`` tests of each task in the prompt. Visible tests may be quoted in feedback; the rest never are.
     - ``sandbox``: ``"local"`` (default), ``"docker"``, a ``LocalConfig``/``DockerConfig``, or a ready
       :class:`~feedback_gym.sandboxes.base.Sandbox` (shared, not closed by the env).
-    - ``limits``: :class:`~feedback_gym.sandboxes.base.Limits` for each run of the agent's program.
+    - ``limits``: :class:`~feedback_gym.sandboxes.base.Limits` of one run (``None``: the harness's
+      defaults). ``test_timeout``: wall-clock seconds for each function test (default 5).
     - ``feedback`` (default ``"full"``), ``feedback_options``, ``reward``, ``max_turns`` (default 4),
       ``render_mode``: as in :class:`~feedback_gym.env.FeedbackEnv`.
 
@@ -115,7 +116,7 @@ class CodeFeedbackEnv(FeedbackEnv):
     >>> obs, info = env.reset(options={"task_id": "bundled/py/add_numbers"})
     >>> obs.splitlines()[0]
     'Write a Python function `add_numbers(a, b)`.'
-    >>> env.step("```python\\ndef add_numbers(a, b):\\n    return a - b\\n```")[1:3]
+    >>> env.step("```python\ndef add_numbers(a, b):\n    return a - b\n```")[1:3]
     (0.0, False)
     >>> env.step(env.unwrapped.oracle_action())[1:3]
     (1.0, True)
@@ -125,7 +126,9 @@ class CodeFeedbackEnv(FeedbackEnv):
     - v0: initial release.
     """
 
-    feedback_modes: ClassVar = GENERIC_FEEDBACK_MODES
+    feedback_modes: ClassVar = {
+        **GENERIC_FEEDBACK_MODES, "tests": CodeTestsFeedback, "full": CodeFullFeedback,
+    }
     default_tasks: ClassVar[str] = "bundled"
 
     def __init__(
@@ -137,6 +140,7 @@ class CodeFeedbackEnv(FeedbackEnv):
         visible_tests: int | None = None,
         sandbox: str | LocalConfig | DockerConfig | Sandbox = "local",
         limits: Limits | None = None,
+        test_timeout: float = 5.0,
         **kwargs: Any,
     ) -> None:
         if visible_tests is not None and (
@@ -145,11 +149,15 @@ class CodeFeedbackEnv(FeedbackEnv):
             raise ConfigError(f"visible_tests must be None or an int >= 0; got {visible_tests!r}")
         if limits is not None and not isinstance(limits, Limits):
             raise ConfigError(f"limits must be a feedback_gym.sandboxes.Limits; got {type(limits).__name__}")
+        number = isinstance(test_timeout, int | float) and not isinstance(test_timeout, bool)
+        if not number or not test_timeout > 0:
+            raise ConfigError(f"test_timeout must be a positive number of seconds; got {test_timeout!r}")
         self.visible_tests = visible_tests
         self._sandbox = _SandboxHandle(sandbox)
         source = make_task_source(tasks if tasks is not None else self.default_tasks,
                                   tasks_path=tasks_path, seed=seed)
-        verifier = CodeVerifier(self._sandbox, limits=limits or DEFAULT_LIMITS, visible=self.visible_count)
+        verifier = CodeVerifier(self._sandbox, limits=limits, test_timeout=float(test_timeout),
+                                visible=self.visible_count)
         kwargs.setdefault("feedback", "full")
         kwargs.setdefault("max_turns", 4)
         super().__init__(source, verifier, **kwargs)
@@ -258,4 +266,5 @@ class CppCompilerFeedbackEnv(CodeFeedbackEnv):
         language = task.metadata.get("language", "cpp")
         compiler = "gcc -std=gnu17 -Wall" if language == "c" else "g++ -std=gnu++17 -Wall"
         prompt = super().format_prompt(task)
-        return f"{prompt}\n\nYour {LANGUAGE_NAMES.get(language, language)} program is compiled with `{compiler}`."
+        name = LANGUAGE_NAMES.get(language, language)
+        return f"{prompt}\n\nYour {name} program is compiled with `{compiler}`."

@@ -136,7 +136,8 @@ def generate_code_task(rng: random.Random, index: int, *, num_tests: int = 8) ->
         argument, subject, make_input = "s", "takes a string s, ", _random_string
         fixed_inputs = ["", "Hello World", "aEiOu xyz"]
     phrases = [s.phrase for s in steps]
-    description = subject + ", then ".join(phrases[:-1]) + (", and " if len(phrases) > 1 else "") + phrases[-1]
+    joiner = ", and " if len(phrases) > 1 else ""
+    description = subject + ", then ".join(phrases[:-1]) + joiner + phrases[-1]
     code = "\n".join([f"def {name}({argument}):", *(f"    {s.code}" for s in steps)]) + "\n"
     inputs = list(fixed_inputs)
     while len(inputs) < num_tests:

@@ -43,7 +43,7 @@ def _holds_assert(node: ast.AST) -> bool:
 
 
 def split_check(test_source: str) -> tuple[str, list[str]]:
-    """Split a HumanEval ``test`` field (a ``check(candidate)`` function) into setup and tests.
+    r"""Split a HumanEval ``test`` field (a ``check(candidate)`` function) into setup and tests.
 
     Module-level code besides ``check`` (``METADATA``, imports, helpers) becomes the setup. Inside
     ``check``, each top-level statement that holds an assert becomes one test, preceded by the
@@ -51,12 +51,12 @@ def split_check(test_source: str) -> tuple[str, list[str]]:
     dropped. Tests refer to the function under test as ``candidate``.
 
     >>> setup, tests = split_check(
-    ...     "METADATA = {}\\n\\ndef check(candidate):\\n    import math\\n"
-    ...     "    assert candidate(1) == 2\\n    assert True\\n    assert candidate(2) == 3\\n")
+    ...     "METADATA = {}\n\ndef check(candidate):\n    import math\n"
+    ...     "    assert candidate(1) == 2\n    assert True\n    assert candidate(2) == 3\n")
     >>> setup
     'METADATA = {}'
     >>> tests
-    ['import math\\nassert candidate(1) == 2', 'import math\\nassert candidate(2) == 3']
+    ['import math\nassert candidate(1) == 2', 'import math\nassert candidate(2) == 3']
     """
     try:
         module = ast.parse(test_source)
@@ -137,9 +137,9 @@ _CALLED = re.compile(r"assert\s*\(?\s*(?:not\s+)?(?:\w+\()*?([A-Za-z_]\w*)\s*\("
 
 
 def mbpp_entry_point(record: Mapping[str, Any]) -> str:
-    """The function MBPP's tests call, read from the reference code or the first test.
+    r"""The function MBPP's tests call, read from the reference code or the first test.
 
-    >>> mbpp_entry_point({"code": "def f(x):\\n  return x", "test_list": ["assert g(1) == 1"]})
+    >>> mbpp_entry_point({"code": "def f(x):\n  return x", "test_list": ["assert g(1) == 1"]})
     'g'
     """
     for test in record.get("test_list", ()):
@@ -218,8 +218,11 @@ def _as_text(value: Any) -> str:
 
 
 def apps_record_to_task(record: Mapping[str, Any], *, visible: int = 0, source: str = "apps") -> Task:
-    """Build a stdin/stdout task from an APPS record (``problem_id, question, solutions,
-    input_output, difficulty``). Call-based records (with ``fn_name``) are refused."""
+    """Build a stdin/stdout task from an APPS record.
+
+    Fields: ``problem_id, question, solutions, input_output, difficulty``. Call-based records (with
+    ``fn_name``) are refused.
+    """
     io = _maybe_json(record.get("input_output"))
     if not isinstance(io, Mapping) or not io.get("inputs"):
         raise InvalidTaskError("an APPS task needs input_output with inputs and outputs")
@@ -252,8 +255,11 @@ CODECONTESTS_LANGUAGES = {"python": 3, "cpp": 2}
 def codecontests_record_to_task(
     record: Mapping[str, Any], *, language: str = "python", visible: int = 1, source: str = "codecontests"
 ) -> Task:
-    """Build a stdin/stdout task from a CodeContests record (``name, description, public_tests,
-    private_tests, generated_tests, solutions, difficulty``), in Python 3 or C++."""
+    """Build a stdin/stdout task from a CodeContests record, in Python 3 or C++.
+
+    Fields: ``name, description, public_tests, private_tests, generated_tests, solutions,
+    difficulty``; the cases are the public, private and generated tests together.
+    """
     if language not in CODECONTESTS_LANGUAGES:
         raise ConfigError(f"language must be one of {sorted(CODECONTESTS_LANGUAGES)}; got {language!r}")
     cases: list[tuple[str, str]] = []
@@ -329,7 +335,9 @@ def _source(name: str, records: Iterable[Mapping[str, Any]], build: Any) -> List
     return ListTaskSource(name, tasks)
 
 
-def load_mbpp(path: str | Path | None = None, *, split: str | None = None, visible: int = 1) -> ListTaskSource:
+def load_mbpp(
+    path: str | Path | None = None, *, split: str | None = None, visible: int = 1
+) -> ListTaskSource:
     """MBPP tasks from a local file in MBPP's schema, or from the hub (``google-research-datasets/mbpp``)."""
     records = read_records(path or HUB_DEFAULTS["mbpp"][0], split=split, schema="mbpp")
     return _source("mbpp", records, lambda r: mbpp_record_to_task(r, visible=visible))

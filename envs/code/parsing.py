@@ -57,7 +57,7 @@ class _Block:
 
 
 def fenced_blocks(text: str) -> tuple[list[_Block], bool]:
-    """Return the complete fenced blocks of ``text`` and whether a fence was left unclosed.
+    r"""Return the complete fenced blocks of ``text`` and whether a fence was left unclosed.
 
     A block closes at the first later line holding a fence of the same character at least as long,
     with no info string (CommonMark's rule).
@@ -99,7 +99,7 @@ def _tag(info: str) -> str | None:
 
 
 def looks_like_code(text: str, language: str) -> bool:
-    """Guess whether unfenced text is a program in ``language`` rather than prose.
+    r"""Guess whether unfenced text is a program in ``language`` rather than prose.
 
     >>> looks_like_code("def f(x):\n    return x", "python")
     True

@@ -69,12 +69,12 @@ def code_task(
     difficulty: str | None = None,
     extra_metadata: Mapping[str, Any] | None = None,
 ) -> Task:
-    """Validate the parts of a code task and assemble the :class:`Task`.
+    r"""Validate the parts of a code task and assemble the :class:`Task`.
 
     ``visible`` says how many of the first tests (or cases) are the task's own public examples;
     environments may show them in the prompt.
 
-    >>> t = code_task("t/1", "Write add(a, b).", entry_point="add", reference="def add(a, b):\\n"
+    >>> t = code_task("t/1", "Write add(a, b).", entry_point="add", reference="def add(a, b):\n"
     ...               "    return a + b", tests=["assert candidate(1, 2) == 3"])
     >>> t.metadata["style"], t.metadata["num_tests"], "tests" in t.metadata
     ('function', 1, False)

@@ -79,7 +79,8 @@ def make_task_source(
         if items and all(isinstance(t, Task) for t in items):
             return ListTaskSource("custom", items)
     raise ConfigError(
-        f"tasks must be one of {', '.join(TASK_SETS)}, a TaskSource or a list of Tasks; got {type(tasks).__name__}"
+        f"tasks must be one of {', '.join(TASK_SETS)}, a TaskSource or a list of Tasks; "
+        f"got {type(tasks).__name__}"
     )
 
 

@@ -10,13 +10,23 @@ kind for rewards. Hidden test source is never copied into a check or the evidenc
 
 from __future__ import annotations
 
+import ast
 import re
-import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from feedback_gym.errors import MissingReferenceError
 from feedback_gym.sandboxes.base import Limits, Sandbox
+from feedback_gym.sandboxes.harness import (
+    FUNCTION_TEST_LIMITS,
+    IO_TEST_LIMITS,
+    CompileResult,
+    TestOutcome,
+    check_function,
+    compile_source,
+    run_io_tests,
+)
 from feedback_gym.tasks import Task
 from feedback_gym.verdict import (
     COMPILE_ERROR,
@@ -32,8 +42,6 @@ from feedback_gym.verdict import (
 from .parsing import extract_code
 from .schema import hidden_cases, hidden_tests
 
-#: Limits for one test run of an agent's program (a test may be a loop over 100 inputs).
-DEFAULT_LIMITS = Limits(wall_seconds=10.0, cpu_seconds=10.0, memory_mb=1024)
 #: The most characters of any one piece of evidence kept for feedback.
 MAX_EVIDENCE_CHARS = 4000
 #: Evidence keys, in the order ``full`` feedback shows them.
@@ -42,10 +50,10 @@ _REDACTED = "<hidden test>"
 
 
 def clip(text: str | None, limit: int = MAX_EVIDENCE_CHARS) -> str | None:
-    """Keep feedback readable: the head and tail of a long text, with a marker between.
+    r"""Keep feedback readable: the head and tail of a long text, with a marker between.
 
     >>> clip("x" * 10, limit=4)
-    'xx\\n[... 6 characters cut ...]\\nxx'
+    'xx\n[... 6 characters cut ...]\nxx'
     """
     if text is None or len(text) <= limit:
         return text
@@ -54,10 +62,10 @@ def clip(text: str | None, limit: int = MAX_EVIDENCE_CHARS) -> str | None:
 
 
 def redact(text: str | None, secrets: Sequence[str]) -> str | None:
-    """Replace every line of hidden test source found in ``text`` (a traceback may quote the test).
+    r"""Replace every line of hidden test source found in ``text`` (a traceback may quote the test).
 
-    >>> redact('File "t.py", line 3\\n    assert candidate(2) == 4', ["assert candidate(2) == 4"])
-    'File "t.py", line 3\\n    <hidden test>'
+    >>> redact('File "t.py", line 3\n    assert candidate(2) == 4', ["assert candidate(2) == 4"])
+    'File "t.py", line 3\n    <hidden test>'
     """
     if not text:
         return text
@@ -76,16 +84,14 @@ def _show_call(snippet: str | None, entry_point: str | None) -> str | None:
     return re.sub(r"\bcandidate\b", entry_point, snippet)
 
 
-def _first(outcomes: Sequence[Any], attribute: str) -> Any:
-    return next((getattr(o, attribute) for o in outcomes if not o.passed and getattr(o, attribute, None)), None)
-
-
 class CodeVerifier:
     """Judges replies to code tasks by running them in a sandbox.
 
     Args:
         sandbox: A zero-argument callable returning the sandbox to use (the env starts it lazily).
-        limits: Per-run resource limits of the agent's program.
+        limits: Resource limits of one run (``None``: the harness defaults, 30 s for a whole function
+            test run and 5 s for each stdin/stdout case).
+        test_timeout: Wall-clock seconds for each function test.
         visible: ``visible(task)`` gives how many of the task's first tests the agent was shown;
             only those may appear in feedback with their source.
     """
@@ -94,13 +100,14 @@ class CodeVerifier:
         self,
         sandbox: Callable[[], Sandbox],
         *,
-        limits: Limits = DEFAULT_LIMITS,
+        limits: Limits | None = None,
+        test_timeout: float = 5.0,
         visible: Callable[[Task], int] = lambda task: 0,
     ) -> None:
         self._sandbox = sandbox
         self.limits = limits
+        self.test_timeout = test_timeout
         self._visible = visible
-        self._lock = threading.Lock()
 
     def verify(self, task: Task, action: str) -> Verdict:
         """Judge ``action`` on ``task``; never raises for anything in the action."""
@@ -128,98 +135,223 @@ class CodeVerifier:
     # ------------------------------------------------------------------------------------ python
 
     def _verify_function(self, task: Task, program: str) -> Verdict:
-        from feedback_gym.sandboxes.harness import run_function_tests
-
         tests = hidden_tests(task)
         entry_point = task.metadata["entry_point"]
+        setup = task.hidden.get("setup", "")
         shown = self._visible(task)
-        outcomes = run_function_tests(
-            self._sandbox(), program, entry_point, tests, setup=task.hidden.get("setup", ""),
-            limits=self.limits,
+        completed, offset = complete_program(program, task.metadata.get("starter_code", ""), entry_point)
+        report = check_function(
+            self._sandbox(), completed, entry_point, tests, setup=setup, timeout=self.test_timeout,
+            limits=self.limits or FUNCTION_TEST_LIMITS,
         )
-        secrets = [*tests[shown:], task.hidden.get("setup", "")]
+        if offset:
+            report = replace(report, stderr=shift_lines(report.stderr, offset), outcomes=[
+                replace(o, detail=shift_lines(o.detail, offset), message=shift_lines(o.message, offset) or "")
+                for o in report.outcomes
+            ])
+        secrets = [*tests[shown:], setup]
         checks = []
-        for index, (test, outcome) in enumerate(zip(tests, outcomes, strict=True)):
+        for index, (test, outcome) in enumerate(zip(tests, report.outcomes, strict=True)):
             visible = index < shown
             checks.append(CheckResult(
                 name=f"test {index + 1}" + (f": {_show_call(test, entry_point)}" if visible else " (hidden)"),
-                passed=bool(outcome.passed),
-                input=_show_call(getattr(outcome, "input", None), entry_point),
-                expected=getattr(outcome, "expected", None),
-                got=getattr(outcome, "got", None),
-                detail=None if outcome.passed else redact(clip(self._describe(outcome)), secrets),
+                passed=outcome.passed,
+                input=redact(_show_call(outcome.input, entry_point), secrets),
+                expected=redact(outcome.expected, secrets),
+                got=_got(outcome),
+                detail=None if outcome.passed else redact(clip(_describe(outcome)), secrets),
             ))
-        return self._judge(checks, outcomes, program, secrets)
-
-    @staticmethod
-    def _describe(outcome: Any) -> str | None:
-        parts = [getattr(outcome, "message", None)]
-        return "\n".join(p for p in parts if p) or None
+        printed = {"stderr": report.stderr, "stdout": report.stdout}
+        return self._judge(task, checks, report.outcomes, program, secrets, printed)
 
     # ----------------------------------------------------------------------------------------- io
 
     def _verify_io(self, task: Task, program: str, language: str) -> Verdict:
-        from feedback_gym.sandboxes.harness import run_io_tests
-
         cases = hidden_cases(task)
-        compiled, outcomes = run_io_tests(self._sandbox(), language, program, cases, limits=self.limits)
+        compiled, outcomes = run_io_tests(
+            self._sandbox(), language, program, cases, limits=self.limits or IO_TEST_LIMITS
+        )
         evidence: dict[str, Any] = {}
-        if compiled is not None:
-            diagnostics = format_diagnostics(compiled)
-            if diagnostics:
-                evidence["diagnostics"] = clip(diagnostics)
-            if not compiled.ok:
-                return Verdict(
-                    False, 0.0,
-                    checks=tuple(CheckResult(f"case {i + 1}", False, detail="not run: the program did not compile")
-                                 for i in range(len(cases))),
-                    error_kind=COMPILE_ERROR,
-                    message="the program does not compile",
-                    evidence=evidence or {"diagnostics": clip(compiled.raw_output)},
-                    parsed=program,
-                )
+        if compiled is not None and compiled.diagnostics:  # warnings of a program that compiled
+            evidence["diagnostics"] = clip(format_diagnostics(compiled))
+        if compiled is not None and not compiled.ok:
+            return not_compiled(len(cases), program, format_diagnostics(compiled) or compiled.raw_output)
         shown = self._visible(task)
         checks = []
-        for index, ((stdin, _), outcome) in enumerate(zip(cases, outcomes, strict=True)):
+        for index, outcome in enumerate(outcomes):
             checks.append(CheckResult(
                 name=f"case {index + 1}" + ("" if index < shown else " (hidden)"),
-                passed=bool(outcome.passed),
-                input=clip(stdin, 500),
-                expected=clip(getattr(outcome, "expected", None), 500),
-                got=clip(getattr(outcome, "got", None), 500),
-                detail=None if outcome.passed else clip(self._describe(outcome)),
+                passed=outcome.passed,
+                input=show_value(outcome.input),
+                expected=show_value(outcome.expected),
+                got=show_value(outcome.got) if outcome.error_kind in (None, WRONG_ANSWER) else _got(outcome),
+                detail=None if outcome.passed else clip(_describe(outcome)),
             ))
-        return self._judge(checks, outcomes, program, [], evidence)
+        stderr = next((o.detail for o in outcomes if not o.passed and o.detail), "")
+        return self._judge(task, checks, outcomes, program, [], {**evidence, "stderr": stderr})
 
     # -------------------------------------------------------------------------------------- both
 
-    def _judge(self, checks: list[CheckResult], outcomes: Sequence[Any], program: str,
-               secrets: Sequence[str], evidence: dict[str, Any] | None = None) -> Verdict:
-        evidence = dict(evidence or {})
-        for key, attribute in (("traceback", "traceback"), ("stderr", "stderr")):
-            value = redact(clip(_first(outcomes, attribute)), secrets)
-            if value:
-                evidence[key] = value
+    def _judge(self, task: Task, checks: list[CheckResult], outcomes: Sequence[TestOutcome], program: str,
+               secrets: Sequence[str], evidence: dict[str, Any]) -> Verdict:
         passed = sum(c.passed for c in checks)
         solved = bool(checks) and passed == len(checks)
+        evidence = {k: redact(clip(v), secrets) for k, v in evidence.items() if v and v.strip()}
+        traceback = next((o.detail for o in outcomes if not o.passed and o.detail), None)
+        if traceback and task.metadata.get("style") == "function":
+            evidence["traceback"] = redact(clip(clean_traceback(traceback)), secrets)
         kind = None if solved else error_kind_of(outcomes)
+        if not passed and task.metadata.get("language", "python") == "python" and kind == RUNTIME_ERROR:
+            syntax = compile_source(self._sandbox(), "python", program)  # only on total failure
+            if not syntax.ok:
+                return not_compiled(len(checks), program, format_diagnostics(syntax), "parse")
         return Verdict(solved, 1.0 if solved else passed / max(1, len(checks)), checks=tuple(checks),
                        error_kind=kind, evidence=evidence, parsed=program)
 
 
+_DEFINES = r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{}\b"
+
+
+_LINE_BUFFERED = "import sys as _fg_sys; _fg_sys.stdout.reconfigure(line_buffering=True)"
+
+
+def complete_program(program: str, starter: str, entry_point: str) -> tuple[str, int]:
+    r"""Prepare a function-task program: line-buffered prints, and the starter code's imports and helpers.
+
+    HumanEval prompts define imports and helpers (``poly``, ``encode_cyclic``) next to the function to
+    write, and the official evaluation runs prompt + completion; an agent that replies with only the
+    function should not fail for a missing helper. One line goes before the program: it makes the
+    program's ``print`` output line-buffered (the harness ends the program's process without flushing,
+    and printed debugging output is feedback the agent asked for) and holds the starter's imports; the
+    returned offset (0 or 1) lets tracebacks be renumbered. Helpers the reply does not define go after
+    it (a function's globals are looked up when it runs). Only the task's own trusted starter code is
+    parsed here; the reply is only searched as text.
+
+    >>> starter = "import math\ndef f(x):\n    return x\ndef g(x):\n    '''doc'''\n"
+    >>> code, offset = complete_program("def g(x):\n    return f(x)", starter, "g")
+    >>> offset, code.splitlines()[0].endswith("; import math"), code.splitlines()[-2]
+    (1, True, 'def f(x):')
+    >>> mine = "def g(x):\n    return 1\ndef f(x):\n    return 2"
+    >>> complete_program(mine, "def f(x):\n    return x", "g")[0].split("\n", 1)[1] == mine
+    True
+    >>> complete_program("from __future__ import annotations\ndef g(x): ...", "", "g")[1]
+    0
+    """
+    try:
+        tree = ast.parse(starter) if starter.strip() else ast.Module(body=[], type_ignores=[])
+    except SyntaxError:
+        tree = ast.Module(body=[], type_ignores=[])
+    imports = [
+        ast.unparse(node) for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", "") != "__future__"
+    ]
+    helpers = [
+        ast.unparse(node) for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.name != entry_point
+        and not re.search(_DEFINES.format(re.escape(node.name)), program, re.MULTILINE)
+    ]
+    offset = 0
+    if "__future__" not in program:  # a __future__ import must stay the first statement
+        program = "; ".join([_LINE_BUFFERED, *imports]) + "\n" + program
+        offset = 1
+    if helpers:
+        program = program.rstrip() + "\n\n\n" + "\n\n\n".join(helpers) + "\n"
+    return program, offset
+
+
+_LINE_REFERENCES = re.compile(
+    r'(File "(?:candidate|main)\.py", line |\((?:candidate|main)\.py, line |main\.py:)(\d+)'
+)
+
+
+def shift_lines(text: str | None, offset: int) -> str | None:
+    """Renumber the program's line references after :func:`complete_program` added ``offset`` lines.
+
+    >>> shift_lines('File "candidate.py", line 5, in f', 1)
+    'File "candidate.py", line 4, in f'
+    """
+    if not text or not offset:
+        return text
+    return _LINE_REFERENCES.sub(lambda m: f"{m.group(1)}{max(1, int(m.group(2)) - offset)}", text)
+
+
+def not_compiled(count: int, program: str, diagnostics: str, verb: str = "compile") -> Verdict:
+    """The verdict for a program that does not compile (C/C++) or parse (Python): no test ran."""
+    return Verdict(
+        False, 0.0,
+        checks=tuple(CheckResult(f"test {i + 1}", False, detail=f"not run: the program does not {verb}")
+                     for i in range(count)),
+        error_kind=COMPILE_ERROR,
+        message=f"the program does not {verb}",
+        evidence={"diagnostics": clip(diagnostics) or f"the program does not {verb}"},
+        parsed=program,
+    )
+
+
+def clean_traceback(text: str | None) -> str | None:
+    r"""Keep only the frames of the agent's own program (the harness's frames are noise to it).
+
+    >>> print(clean_traceback('Traceback (most recent call last):\n  File "main.py", line 9, in serve\n'
+    ...                       '    result = f()\n  File "candidate.py", line 2, in f\n    return xs[9]\n'
+    ...                       'IndexError: list index out of range'))
+    Traceback (most recent call last):
+      File "candidate.py", line 2, in f
+        return xs[9]
+    IndexError: list index out of range
+    """
+    if not text:
+        return text
+    kept: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        if line.startswith("  File "):
+            skipping = 'File "candidate.py"' not in line
+        elif not line.startswith("    "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def show_value(value: str | None, limit: int = 500) -> str | None:
+    """A value for a ``tests`` line: trailing newlines dropped, several lines indented under the label."""
+    if value is None:
+        return None
+    value = clip(value.rstrip("\n"), limit) or ""
+    if "\n" in value:
+        return "\n" + "\n".join("      " + line for line in value.split("\n"))
+    return value
+
+
+def _got(outcome: TestOutcome) -> str | None:
+    """What the program produced: its value, or the error it raised (the ``tests`` view shows this)."""
+    if outcome.passed:
+        return outcome.got
+    if outcome.error_kind == WRONG_ANSWER:  # an assert that is not `A == B` has no value to show
+        return outcome.got if outcome.got is not None else f"({outcome.message or 'an assertion failed'})"
+    return f"error: {outcome.message}" if outcome.message else outcome.got
+
+
+def _describe(outcome: TestOutcome) -> str | None:
+    """A failed test's message, when it says more than ``got`` already does (an assert's message)."""
+    message = outcome.message or ""
+    if not message or message in ("wrong answer", "wrong output", "an assertion failed"):
+        return None
+    if outcome.error_kind != WRONG_ANSWER or outcome.got is None:
+        return None  # already shown as "got"
+    return message
+
+
 def error_kind_of(outcomes: Sequence[Any]) -> str:
     """The verdict's error kind: the kind of the first failing test (timeouts and crashes first)."""
-    kinds = [getattr(o, "error_kind", None) or getattr(o, "kind", None) for o in outcomes if not o.passed]
-    for wanted in (COMPILE_ERROR, TIMEOUT, RUNTIME_ERROR):
+    kinds = [o.error_kind for o in outcomes if not o.passed]
+    for wanted in (INTERNAL_ERROR, COMPILE_ERROR, TIMEOUT, RUNTIME_ERROR):
         if wanted in kinds:
             return wanted
     return WRONG_ANSWER
 
 
-def format_diagnostics(compiled: Any) -> str:
-    """Render compiler diagnostics as ``line:column: severity: message`` lines."""
-    lines = []
-    for d in getattr(compiled, "diagnostics", ()) or ():
-        where = f"{getattr(d, 'file', '') or 'main'}:{d.line}:{d.column or 0}"
-        lines.append(f"{where}: {d.severity}: {d.message}")
-    return "\n".join(lines)
+def format_diagnostics(compiled: CompileResult) -> str:
+    """Render compiler diagnostics as ``file:line:column: severity: message`` lines."""
+    return "\n".join(str(d) for d in compiled.diagnostics)

@@ -36,11 +36,13 @@ def normalise(text: str) -> str:
 
 
 def signature(source: str, name: str) -> str:
+    """The signature shown in the prompt, read off the reference's ``def`` line."""
     line = next(line for line in source.splitlines() if line.startswith(f"def {name}("))
     return line[len("def "):].rstrip(":")
 
 
 def function_records() -> list[dict]:
+    """Records of the function tasks, with expected values computed by each reference."""
     records = []
     for name, difficulty, description, source, inputs in FUNCTIONS:
         namespace: dict = {}
@@ -71,6 +73,7 @@ def _copy(value):
 
 
 def sudoku_inputs(rng: random.Random) -> list[str]:
+    """Valid grids (shuffled from a base pattern) and near misses (swapped cells, a duplicate, bad boxes)."""
     base = [[(r * 3 + r // 3 + c) % 9 + 1 for c in range(9)] for r in range(9)]
 
     def render(grid):
@@ -95,6 +98,7 @@ def sudoku_inputs(rng: random.Random) -> list[str]:
 
 
 def run_python(source: str, stdin: str) -> str:
+    """Run one of our Python references on ``stdin`` and return its output."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
         handle.write(source)
     try:
@@ -106,6 +110,7 @@ def run_python(source: str, stdin: str) -> str:
 
 
 def compile_and_run(language: str, source: str, inputs: list[str]) -> list[str]:
+    """Compile one of our C/C++ references and run it on every input."""
     workdir = Path(tempfile.mkdtemp())
     try:
         binary = workdir / "prog"
@@ -120,6 +125,7 @@ def compile_and_run(language: str, source: str, inputs: list[str]) -> list[str]:
 
 
 def io_prompt(statement: str, language: str) -> str:
+    """The prompt of a stdin/stdout task."""
     return (
         f"Write a {LANGUAGE_TITLE[language]} program that reads standard input and writes standard "
         f"output.\n\n{statement}\n\nReply with the program in a ```{language} code block."
@@ -127,6 +133,7 @@ def io_prompt(statement: str, language: str) -> str:
 
 
 def io_records() -> tuple[list[dict], list[dict]]:
+    """Records of the stdin/stdout tasks: Python ones, and C/C++ ones checked against Python."""
     python, compiled = [], []
     for slug, difficulty, statement, reference, others, inputs, generator in IO_TASKS:
         rng = random.Random(f"bundled-io:{slug}")
@@ -162,6 +169,7 @@ def io_records() -> tuple[list[dict], list[dict]]:
 
 
 def write(path: Path, records: list[dict]) -> None:
+    """Write records as sorted-key JSON lines."""
     with path.open("w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
@@ -169,6 +177,7 @@ def write(path: Path, records: list[dict]) -> None:
 
 
 def main() -> None:
+    """Build and write both files."""
     functions = function_records()
     python_io, compiled = io_records()
     write(HERE / "bundled_python.jsonl", functions + python_io)

@@ -1,0 +1,71 @@
+"""The sandbox CLI and the engine/image helpers that CI relies on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from feedback_gym.cli import build_parser
+from feedback_gym.sandboxes import engine
+from feedback_gym.sandboxes.image import package_closure
+
+
+def test_sandbox_subcommands_exist():
+    parser = build_parser()
+    for command in (
+        ["install-engine"],
+        ["start-engine", "--pid-file", "x"],
+        ["stop-engine", "--pid-file", "x"],
+        ["build-image"],
+        ["bench", "--quick"],
+    ):
+        args = parser.parse_args(["sandbox", *command])
+        assert callable(args.func)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["sandbox", "start-engine"])  # --pid-file is required
+
+
+def test_stop_engine_refuses_a_pid_that_is_not_dockerd(tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        pid_file = tmp_path / "dockerd.pid"
+        pid_file.write_text(f"{sleeper.pid}\n")
+        with pytest.raises(RuntimeError, match="not dockerd"):
+            engine.stop_engine(pid_file)
+        assert sleeper.poll() is None  # untouched
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_stop_engine_without_pid_file_does_nothing(tmp_path):
+    assert "nothing to stop" in engine.stop_engine(tmp_path / "missing.pid")
+
+
+def test_dockerd_flags_keep_containers_off_the_network():
+    assert "--bridge=none" in engine.DOCKERD_FLAGS and "--iptables=false" in engine.DOCKERD_FLAGS
+
+
+@pytest.mark.docker
+def test_start_engine_leaves_a_running_engine_alone(tmp_path):
+    pid_file = tmp_path / "dockerd.pid"
+    assert "already answers" in engine.start_engine(pid_file)
+    assert not pid_file.exists()
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian package database")
+def test_image_package_closure_has_the_toolchain_and_python():
+    packages = package_closure(["python3.11-minimal", "gcc-12"])
+    assert {"python3.11-minimal", "gcc-12", "cpp-12", "binutils", "libc6"} <= set(packages)
+    assert "perl-base" not in packages
+
+
+def test_install_engine_is_a_no_op_when_dockerd_exists():
+    if not shutil.which("dockerd"):
+        pytest.skip("dockerd not installed here")
+    assert "nothing to do" in engine.install_engine()
+    assert os.path.exists(shutil.which("dockerd"))

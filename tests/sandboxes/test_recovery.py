@@ -1,0 +1,56 @@
+"""A dead fork server is replaced: the caller gets an answer, never a hang, and the pool keeps serving."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from feedback_gym.sandboxes import Job, make_sandbox
+
+from .conftest import _config
+
+PRINT = Job(language="python", source="print('alive')")
+
+
+def _kill_server(box) -> None:
+    worker = box._workers[0]
+    if box.name == "local":
+        os.killpg(worker.process.pid, signal.SIGKILL)  # the bwrap process this sandbox started
+        worker.process.wait()
+    else:
+        worker.container.kill()
+        worker.container.wait(timeout=30)
+
+
+@pytest.mark.parametrize("backend", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_dead_idle_server_is_replaced_before_the_next_job(backend):
+    box = make_sandbox(_config(backend, 1))
+    try:
+        assert box.run(PRINT).stdout == "alive\n"
+        _kill_server(box)
+        result = box.run(PRINT)  # never reached the dead server: retried on a fresh one
+        assert result.stdout == "alive\n", result
+        assert box._workers[0].restarts == 1
+    finally:
+        box.close()
+
+
+@pytest.mark.parametrize("backend", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_server_dying_mid_job_returns_a_sandbox_error_promptly(backend):
+    box = make_sandbox(_config(backend, 1))
+    try:
+        box.run(PRINT)
+        killer = threading.Timer(0.5, _kill_server, args=(box,))
+        killer.start()
+        start = time.monotonic()
+        result = box.run(Job(language="python", source="import time; time.sleep(30)"))
+        killer.join()
+        assert time.monotonic() - start < 15
+        assert result.killed_reason == "sandbox_error" and "restarted" in result.message
+        assert box.run(PRINT).stdout == "alive\n"
+    finally:
+        box.close()
