@@ -74,7 +74,7 @@ _register(
 _register(
     "MathInPlace-v0",
     "feedback_gym.envs.math.env:MathCritiqueEnv",
-    "Generated maths problems; feedback is the previous solution with its first wrong line marked, 4 attempts.",
+    "Generated maths problems; feedback is the previous solution with the first wrong line marked, 4 turns.",
     kwargs={"feedback": "in_place", "max_turns": 4},
 )
 

@@ -19,8 +19,12 @@ def evaluate_arithmetic(expression: str) -> Fraction | None:
 
     >>> evaluate_arithmetic("197 - 63"), evaluate_arithmetic("(3 + 9) / 4"), evaluate_arithmetic("2 ** 99")
     (Fraction(134, 1), Fraction(3, 1), None)
+    >>> evaluate_arithmetic("1/4 of 24"), evaluate_arithmetic("60% of 60")
+    (Fraction(6, 1), Fraction(36, 1))
     """
     text = expression.replace("×", "*").replace("÷", "/").replace("−", "-")
+    text = re.sub(r"(\d+(?:\.\d+)?)\s*%", r"(\1/100)", text)
+    text = re.sub(r"\s+of\s+", " * ", text)
     text = re.sub(r"(?<=[\d)\s])x(?=[\d(\s])", "*", text).strip()
     if not text or len(text) > 120:
         return None

@@ -21,12 +21,15 @@ from typing import Any
 from feedback_gym.envs.math.arithmetic import evaluate_arithmetic
 from feedback_gym.envs.math.equivalence import numbers_close
 from feedback_gym.envs.math.leaks import LeakFilter, Scrubbed
-from feedback_gym.envs.math.numerals import find_numbers, format_number, parse_number
+from feedback_gym.envs.math.numerals import find_numbers, parse_number
 from feedback_gym.envs.math.solution import Step, steps_of
 from feedback_gym.feedback import FeedbackContext
 from feedback_gym.tasks import Task
 from feedback_gym.verdict import Verdict
 
+#: Lines and characters per line of a reply the critic reads (a longer reply is not a worked solution).
+MAX_LINES = 400
+MAX_LINE_CHARS = 2000
 #: Longest quoted line in a critique.
 MAX_QUOTE_CHARS = 200
 _ORDINALS = (
@@ -85,7 +88,7 @@ class Diagnosis:
 
 # ---------------------------------------------------------------------------- arithmetic slips
 
-_EXPRESSION_TAIL = re.compile(r"([-\d(][\d\s.+\-*/×÷()x]*?)\s*=\s*(-?\d[\d,]*(?:\.\d+)?)\s*$")
+_EXPRESSION_TAIL = re.compile(r"([-\d(](?:\bof\b|[\d\s.+\-*/×÷()x%])*?)\s*=\s*(-?\d[\d,]*(?:\.\d+)?)\s*$")
 
 
 def arithmetic_slip(line: str) -> str | None:
@@ -100,7 +103,7 @@ def arithmetic_slip(line: str) -> str | None:
     if not match:
         return None
     expression, stated = match.group(1).strip(), match.group(2).replace(",", "")
-    if not re.search(r"\d\s*[-+*/×÷x]\s*[-(\d]", expression):
+    if not re.search(r"\d\s*(?:[-+*/×÷x]|%?\s*of)\s*[-(\d]", expression):
         return None
     value = evaluate_arithmetic(expression)
     if value is None or numbers_close(value, Fraction(stated)):
@@ -118,7 +121,11 @@ def diagnose(task: Task, action: str, verdict: Verdict) -> Diagnosis:
     if verdict.parsed is None and not verdict.checks:
         return Diagnosis("unreadable")
     lines = action.splitlines()
-    numbers = [(i, value) for i, line in enumerate(lines) for value in result_numbers(line)]
+    numbers = [
+        (i, value)
+        for i, line in enumerate(lines[:MAX_LINES])
+        for value in result_numbers(line[:MAX_LINE_CHARS])
+    ]
     answer_line = _answer_line(lines)
     steps = steps_of(task)
     if not steps:
@@ -170,7 +177,7 @@ def result_numbers(line: str) -> list[Fraction]:
     found = find_numbers(line)
     if not found:
         return []
-    results = [m for m in found if re.search(r"=\s*\$?\s*$", line[: m.start])]
+    results = [m for m in found if line[max(0, m.start - 16) : m.start].rstrip(" \t$").endswith("=")]
     if found[-1] not in results:
         results.append(found[-1])
     return [m.value for m in results]
@@ -330,6 +337,3 @@ def describe(diagnosis: Diagnosis, redactions: int) -> dict[str, Any]:
         "arithmetic_slip": diagnosis.slip is not None,
         "redactions": redactions,
     }
-
-
-__all__ = ["CritiqueFeedback", "Diagnosis", "critique", "diagnose", "explain", "format_number", "ordinal"]

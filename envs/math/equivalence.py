@@ -240,6 +240,7 @@ class SymbolicWorker:
                     self._kill()
                     self._start()
                 assert self._process is not None and self._process.stdin is not None
+                request = {**request, "cpu_seconds": timeout + 1}
                 self._process.stdin.write((json.dumps(request) + "\n").encode())
                 self._process.stdin.flush()
                 reply = self._read_line(timeout)

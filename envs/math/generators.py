@@ -82,7 +82,7 @@ def fractions_percentages(rng: random.Random, level: int) -> Problem:
     """Spend a percentage of a budget, then a fraction of the rest (and a discount at level 3)."""
     name = rng.choice(_NAMES)
     percent = rng.choice((10, 20, 25, 30, 40, 50, 60, 75))
-    money = rng.randint(2, 20 if level == 1 else 60) * 20
+    money = rng.randint(2, 20) * 20 if level < 3 else rng.randint(20, 60) * 20
     spent = F(money * percent, 100)
     question = f"{name} has ${money}. {name} spends {percent}% of it on books."
     steps = [step("money spent on books", f"{percent}% of {money}", spent)]
@@ -105,8 +105,9 @@ def fractions_percentages(rng: random.Random, level: int) -> Problem:
         steps.append(step("money left after lunch", f"{fmt(left)} - {fmt(lunch)}", left - lunch))
         left -= lunch
     if level >= 3:
-        price = rng.randint(3, 12) * 10
         off = rng.choice((10, 20, 25, 50))
+        affordable = int(left / F(100 - off, 100)) // 10  # never spend more than is left
+        price = rng.randint(1, max(1, min(affordable, 12))) * 10
         sale = price * F(100 - off, 100)
         question += f" Finally {name} buys a game priced ${price} at {off}% off."
         steps.append(step("price of the game after the discount", f"{price} * {100 - off}/100", sale))
@@ -274,19 +275,25 @@ def sequences(rng: random.Random, level: int) -> Problem:
             )
         )
         return Problem(question + f" What is the sum of the first {n} terms?", tuple(steps), fmt(total))
-    first, ratio, n = rng.randint(1, 6), rng.choice((2, 3, -2)), rng.randint(4, 8)
-    question = (
-        f"A geometric sequence starts {first}, {first * ratio}, {first * ratio**2}, ... "
-        f"What is the sum of the first {n} terms?"
-    )
+    ratio = rng.choice((F(2), F(3), F(-2), F(1, 2), F(-1, 2), F(2, 3)))
+    n = rng.randint(4, 8)
+    first = F(rng.randint(1, 6) * (ratio.denominator ** rng.randint(1, 3)))
+    terms = ", ".join(fmt(first * ratio**k) for k in range(3))
+    question = f"A geometric sequence starts {terms}, ... What is the sum of the first {n} terms?"
     power = ratio**n
-    total = F(first * (power - 1), ratio - 1)
+    total = first * (power - 1) / (ratio - 1)
     steps = [
-        step("the common ratio raised to the number of terms", f"({ratio})^{n}", power),
+        step("the common ratio raised to the number of terms", f"({fmt(ratio)})^{n}", power),
         step(
-            "the first term times (that power minus unity)", f"{first} * ({power} - 1)", first * (power - 1)
+            "the first term times (that power minus unity)",
+            f"{fmt(first)} * ({fmt(power)} - 1)",
+            first * (power - 1),
         ),
-        step("the sum, dividing by (the ratio minus unity)", f"{first * (power - 1)} / ({ratio} - 1)", total),
+        step(
+            "the sum, dividing by (the ratio minus unity)",
+            f"{p(first * (power - 1))} / ({fmt(ratio)} - 1)",
+            total,
+        ),
     ]
     return Problem(question, tuple(steps), fmt(total))
 

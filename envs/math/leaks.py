@@ -24,6 +24,8 @@ from feedback_gym.envs.math.solution import steps_of
 from feedback_gym.tasks import Task
 
 REDACTED = "[...]"
+#: Characters of the agent's reply scanned for values it already has (beyond: treated as absent).
+MAX_ACTION_SCAN = 20_000
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class LeakFilter:
             elif len(item.replace(" ", "")) >= 2:
                 self.answer_strings.append(item.replace(" ", ""))
         given = {found.value for found in find_numbers(task.prompt)} | {
-            found.value for found in find_numbers(action or "")
+            found.value for found in find_numbers((action or "")[:MAX_ACTION_SCAN])
         }
         self.step_numbers: set[Fraction] = set()
         try:

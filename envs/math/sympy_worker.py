@@ -123,9 +123,47 @@ def handle(request: dict) -> dict:
         return {"equal": None, "method": "none", "error": f"{type(err).__name__}: {err}"[:300]}
 
 
+def _limit_cpu(seconds: float) -> None:
+    """Let this request use at most ``seconds`` more CPU time; past it the kernel kills the worker.
+
+    The parent kills the worker on its own deadline too; this bound also holds when the parent is
+    gone, or when a computation holds the interpreter lock so no thread of ours could run.
+    """
+    try:
+        import resource
+
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = used.ru_utime + used.ru_stime
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = int(spent + seconds) + 1
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _exit_with_parent() -> None:
+    """Exit at once if the parent dies mid-computation (stdin EOF is only seen between requests)."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> None:
-    """Serve requests until stdin closes."""
+    """Serve requests until stdin closes (or the parent goes away)."""
     _limit_memory()
+    _exit_with_parent()
     sys.setrecursionlimit(5000)
     import sympy  # noqa: F401 - warm the import before the first request
 
@@ -137,6 +175,7 @@ def main() -> None:
         except json.JSONDecodeError:
             reply = {"equal": None, "method": "none", "error": "bad request"}
         else:
+            _limit_cpu(float(request.get("cpu_seconds", 30)))
             reply = handle(request)
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()

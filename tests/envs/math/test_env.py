@@ -175,3 +175,33 @@ def test_same_seed_same_episode_and_ids_round_trip() -> None:
     assert a.reset(seed=11)[0] == b.reset(seed=11)[0]
     task_id = a.task.id
     assert MathCritiqueEnv().reset(options={"task_id": task_id})[0] == a.reset(seed=11)[0]
+
+
+def test_parquet_files_load_through_datasets(tmp_path: Path) -> None:
+    """The hub's GSM8K files are Parquet; a local Parquet file in that schema loads the same way."""
+    pytest.importorskip("datasets")
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from feedback_gym.tasks import read_jsonl
+
+    records = read_jsonl(FIXTURES / "gsm8k_test.jsonl")
+    path = tmp_path / "test-00000-of-00001.parquet"
+    pq.write_table(pyarrow.Table.from_pylist(records), path)
+    tasks = list(dataset_source("gsm8k", path))
+    assert [t.reference for t in tasks] == [t.reference for t in SOURCES["gsm8k"]]
+
+
+def test_reasoning_gym_source_in_the_env() -> None:
+    env = MathCritiqueEnv(source="reasoning_gym:chain_sum", seed=2, limit=20, max_turns=2)
+    obs, _ = env.reset(seed=0)
+    assert "<answer>" in obs and env.task.id.startswith("rg-chain_sum/2/")
+    obs, reward, *_, info = env.step("<answer>not a number</answer>")
+    assert reward == 0.0 and info["critique"]["status"] == "no_reference"
+    assert str(env.task.reference) not in obs
+    _, reward, terminated, *_ = env.step(env.oracle_action())
+    assert reward == 1.0 and terminated
+    assert (
+        env.reset(options={"task_id": env.task.id})[0]
+        == env.task.prompt + "\n\nYou have up to 2 attempts; after each one you will get feedback."
+    )

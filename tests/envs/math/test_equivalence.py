@@ -152,3 +152,38 @@ def test_extraction(text: str, answer: str, method: str) -> None:
 
 def test_extraction_of_nothing() -> None:
     assert extract_answer("I do not know") is None
+
+
+def test_worker_dies_with_its_parent() -> None:
+    """A worker busy on a hostile expression must not outlive its limit when its parent is gone."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    import psutil
+
+    script = textwrap.dedent(
+        """
+        import os, sys, threading
+        from feedback_gym.envs.math.equivalence import answers_equal, shared_worker
+        assert answers_equal("2x", "x+x").equal
+        print(shared_worker().pid, flush=True)
+        threading.Thread(target=answers_equal, args=("10^{10^{10}}", "1"), kwargs={"timeout": 3}).start()
+        import time; time.sleep(1.0)
+        os._exit(0)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    worker_pid = int(out.stdout.strip())
+    assert worker_pid != os.getpid()
+    deadline = time.monotonic() + 180  # the bound is CPU seconds; a loaded machine stretches wall time
+    while time.monotonic() < deadline and psutil.pid_exists(worker_pid):
+        try:
+            if psutil.Process(worker_pid).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.2)
+    alive = psutil.pid_exists(worker_pid) and psutil.Process(worker_pid).status() != psutil.STATUS_ZOMBIE
+    assert not alive
