@@ -96,3 +96,32 @@ _register(
 
 
 # --- tools (issue: tool use) -----------------------------------------------------------------
+
+_register(
+    "ToolUse-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "Answer multi-step questions with tools (python in the sandbox, calculator, BM25 search, read-only "
+    "SQL); tool output as observations, 8 calls, 2 answer attempts, 12 replies.",
+    kwargs={"tasks": "generated"},
+)
+_register(
+    "ToolUseHandwritten-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The hand-written tool-use set (23 tasks: SQL, search hops, python, calculator, and some that "
+    "need no tool at all).",
+    kwargs={"tasks": "handwritten"},
+)
+_register(
+    "ToolUseMath-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The maths family's bundled problems played with tools (calculator, python); the maths verifier "
+    "judges the submitted answer.",
+    kwargs={"tasks": "math"},
+)
+_register(
+    "ToolUseCode-v0",
+    "feedback_gym.envs.tools:ToolUseEnv",
+    "The code family's bundled tasks played with tools: try code in the python tool, then submit the "
+    "program; hidden tests judge it, 'tests' feedback.",
+    kwargs={"tasks": "code"},
+)

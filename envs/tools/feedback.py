@@ -1,0 +1,77 @@
+"""How a tool-use step is shown: tool output verbatim, answers through the chosen feedback mode.
+
+A tool's output is the environment's answer to a request, not a judgement of the agent, so it is
+shown in every feedback mode (even ``none``), as is the explanation of a malformed call. The chosen
+mode (``binary``, ``unary``, ``tests``, ...) only governs what the agent learns about a *submitted
+answer*, exactly as in the other families; MINT separates tool observations from feedback the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from feedback_gym.envs.tools.rewards import TOOL_BUDGET, is_tool_step
+from feedback_gym.feedback import FeedbackContext, FeedbackMode
+from feedback_gym.verdict import INVALID_ACTION, Verdict
+
+
+def count_steps(context: FeedbackContext, verdict: Verdict) -> tuple[int, int]:
+    """(tool calls that reached a tool, answers submitted), this step included."""
+    verdicts = [a.verdict for a in context.history] + [verdict]
+    calls = sum(1 for v in verdicts if is_tool_step(v) and v.error_kind != TOOL_BUDGET)
+    answers = sum(1 for v in verdicts if "answer" in v.evidence)
+    return calls, answers
+
+
+class ToolFeedback:
+    """Wraps a feedback mode: renders tool results and call errors itself, answers via the mode."""
+
+    def __init__(self, inner: FeedbackMode, max_tool_calls: int, max_submissions: int | None) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+        self.max_tool_calls = max_tool_calls
+        self.max_submissions = max_submissions
+
+    def budget(self, context: FeedbackContext, verdict: Verdict) -> str:
+        """A one-line account of what is left: tool calls, answer attempts, replies."""
+        calls, answers = count_steps(context, verdict)
+        parts = [_count(self.max_tool_calls - calls, "tool call")]
+        if self.max_submissions is not None:
+            parts.append(_count(self.max_submissions - answers, "answer attempt"))
+        parts.append(_count(context.max_turns - context.turn, "reply", "replies"))
+        return f"(left: {', '.join(parts)})"
+
+    def submissions_exhausted(self, context: FeedbackContext, verdict: Verdict) -> bool:
+        """Whether this step used the last allowed answer attempt."""
+        return self.max_submissions is not None and count_steps(context, verdict)[1] >= self.max_submissions
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """Render the step."""
+        evidence = verdict.evidence
+        left = self.budget(context, verdict)
+        if "tool_output" in evidence:
+            status = "result" if evidence.get("tool_ok") else "error"
+            return f"[{evidence.get('tool', 'tool')} {status}]\n{evidence['tool_output']}\n{left}"
+        if verdict.error_kind == TOOL_BUDGET:
+            return f"{verdict.message}\n{left}"
+        if verdict.error_kind == INVALID_ACTION and "answer" not in evidence:
+            return f"Your reply is not a valid tool call or answer: {verdict.message}\n{left}"
+        # The mode judges answers, so it sees only the earlier answers (not the tool calls), and the
+        # budget line below says what is left (its own "(N attempts left)" would repeat it).
+        answers_only = tuple(a for a in context.history if "answer" in a.verdict.evidence)
+        text = self.inner(verdict, dataclasses.replace(context, max_turns=context.turn, history=answers_only))
+        if verdict.solved:
+            return text
+        if self.submissions_exhausted(context, verdict):
+            return f"{text}\nNo answer attempts are left; the episode is over."
+        return f"{text}\n{left}"
+
+
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    """``"1 tool call"``, ``"3 tool calls"`` (never negative).
+
+    >>> _count(1, "reply", "replies"), _count(0, "tool call")
+    ('1 reply', '0 tool calls')
+    """
+    number = max(0, number)
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
