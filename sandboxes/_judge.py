@@ -355,14 +355,16 @@ class Judge:
             self.stop()
         self.load_error = saved
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Kill the candidate; without ``wait`` the sandbox reaps it (one less wake-up per check)."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
         if self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
+                if wait:
+                    os.waitpid(self.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
             self.pid = 0
@@ -496,7 +498,7 @@ def main() -> None:
     try:
         run_tests(spec, judge, emit)
     finally:
-        judge.stop()
+        judge.stop(wait=False)
         channel.write(json.dumps({"nonce": nonce, "done": True}) + "\n")
         channel.flush()
 
