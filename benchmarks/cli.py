@@ -38,6 +38,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", default=DEFAULT_SUITE,
                         help="a built-in suite (see --list-suites; default quick-v0) or a suite .json file")
     parser.add_argument("--out", type=Path, help="output folder (reused to resume)")
+    parser.add_argument("--sandbox", choices=("local", "docker"), default=None,
+                        help="where model-written code runs, for every env that takes a sandbox "
+                             "(default: each env's own default, the local sandbox)")
     parser.add_argument("--backend", choices=BACKENDS, default="local",
                         help="local process pool (default) or ray")
     parser.add_argument("--address", default=None, help="address of an existing Ray cluster (--backend ray)")
@@ -115,8 +118,11 @@ def _run(args: argparse.Namespace) -> int:
         written = write_reports(load_summaries([*args.leaderboard, *args.compare]), args.out)
         print("\n".join(str(path) for path in written))
         return 0
+    suite = get_suite(args.suite)
+    if args.sandbox:
+        suite = suite.with_env_kwargs({"sandbox": args.sandbox})
     config = BenchConfig(
-        policy=args.policy, suite=get_suite(args.suite), out=args.out, backend=args.backend,
+        policy=args.policy, suite=suite, out=args.out, backend=args.backend,
         address=args.address, workers=args.workers, batch_size=args.batch_size,
         control=not args.no_control, policy_kwargs=_parse_kwargs(args.policy_kwarg),
         retry_errors=args.retry_errors, compare=args.compare,

@@ -109,22 +109,30 @@ def describe_env(env: Any) -> dict[str, Any]:
             described[name] = _safe_identity(obj)
     if critic is not None and "critic" not in described:
         described["critic"] = {"class": type(critic).__qualname__}
+    if feedback is not None:
+        described["feedback_class"] = f"{type(feedback).__module__}.{type(feedback).__qualname__}"
     sandbox = _find_sandbox(core)
     if sandbox is not None:
-        described["sandbox"] = (
-            _safe_identity(sandbox) if callable(getattr(sandbox, "identity", None))
-            else {"class": type(sandbox).__qualname__, "name": getattr(sandbox, "name", None)}
-        )
+        described["sandbox"] = sandbox
     return described
 
 
-def _find_sandbox(core: Any) -> Any:
-    """The sandbox an environment runs code in (on the env or its verifier), if any."""
+def _find_sandbox(core: Any) -> str | None:
+    """The name of the sandbox backend an environment runs code in (``"local"``, ``"docker"``), if any.
+
+    Looks on the env and its verifier for a sandbox (anything with ``run``) or a lazy handle holding
+    the sandbox's spec, without starting one.
+    """
     for owner in (core, getattr(core, "verifier", None)):
         for attribute in ("sandbox", "_sandbox"):
-            sandbox = getattr(owner, attribute, None)
-            if sandbox is not None and callable(getattr(sandbox, "run", None)):
-                return sandbox
+            candidate = getattr(owner, attribute, None)
+            if candidate is None:
+                continue
+            if callable(getattr(candidate, "run", None)):
+                return str(getattr(candidate, "name", type(candidate).__qualname__))
+            spec = getattr(candidate, "spec", None)
+            if spec is not None:
+                return spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__qualname__))
     return None
 
 

@@ -9,9 +9,10 @@ are missing before any episode is played.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,18 @@ in this installation: Nope-v0 (registered feedback-gym ids: see `feedback-gym li
                 f"{', '.join(missing)} (registered feedback-gym ids: see `feedback-gym list`)"
             )
 
+    def with_env_kwargs(self, overrides: Mapping[str, Any]) -> Suite:
+        """The same suite with ``overrides`` added to the kwargs of every entry whose env accepts them.
+
+        This is how ``--sandbox docker`` reaches the code and tool envs and leaves Countdown alone;
+        the changed kwargs are part of the run's identity and of its summary.
+        """
+        entries = []
+        for entry in self.entries:
+            accepted = {k: v for k, v in overrides.items() if env_accepts(entry.env_id, k)}
+            entries.append(replace(entry, kwargs={**entry.kwargs, **accepted}))
+        return replace(self, entries=tuple(entries))
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form."""
         return {"name": self.name, "description": self.description,
@@ -198,6 +211,40 @@ in this installation: Nope-v0 (registered feedback-gym ids: see `feedback-gym li
             raise ConfigError("a suite file is a JSON object with 'name' and 'entries' (a list of entries)")
         return cls(str(data["name"]), tuple(SuiteEntry.from_dict(e) for e in data["entries"]),
                    str(data.get("description", "")))
+
+
+def env_accepts(env_id: str, argument: str) -> bool:
+    """Whether the registered env's class takes ``argument`` as a named constructor parameter.
+
+    Walks the class hierarchy through ``**kwargs`` pass-throughs; an unregistered id accepts nothing.
+
+    >>> env_accepts("Countdown-v0", "difficulty"), env_accepts("Countdown-v0", "max_turns")
+    (True, True)
+    >>> env_accepts("Countdown-v0", "sandbox")
+    False
+    """
+    import inspect
+
+    import gymnasium
+
+    import feedback_gym  # noqa: F401  (registers the ids)
+
+    if env_id not in gymnasium.registry:
+        return False
+    entry_point = gymnasium.spec(env_id).entry_point
+    if isinstance(entry_point, str):
+        module_name, _, attribute = entry_point.partition(":")
+        entry_point = getattr(importlib.import_module(module_name), attribute)
+    for cls in getattr(entry_point, "__mro__", (entry_point,)):
+        init = cls.__dict__.get("__init__") if isinstance(cls, type) else cls
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters
+        if argument in parameters:
+            return True
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return False
+    return False
 
 
 def _is_int(value: object) -> bool:
@@ -224,14 +271,15 @@ SMOKE_V0 = Suite(
 QUICK_V0 = Suite(
     "quick-v0",
     (
-        SuiteEntry("Countdown-v0", {"feedback": "tests", "max_turns": 3}, _tasks(4)),
-        SuiteEntry("CodeFeedback-v0", {"feedback": "tests", "max_turns": 3}, _tasks(4)),
-        SuiteEntry("MathCritique-v0", {"max_turns": 3}, _tasks(4)),
-        SuiteEntry("MathTryAgain-v0", {"max_turns": 3}, _tasks(4)),
-        SuiteEntry("CodeTryAgain-v0", {"max_turns": 3}, _tasks(4)),
-        SuiteEntry("ToolUse-v0", {}, _tasks(4), control=False),
+        SuiteEntry("Countdown-v0", {"feedback": "tests", "max_turns": 3}, _tasks(3)),
+        SuiteEntry("CodeFeedback-v0", {"feedback": "tests", "max_turns": 3}, _tasks(3)),
+        SuiteEntry("CppCompilerFeedback-v0", {"feedback": "full", "max_turns": 3}, _tasks(3)),
+        SuiteEntry("MathCritique-v0", {"max_turns": 3}, _tasks(3)),
+        SuiteEntry("MathTryAgain-v0", {"max_turns": 3}, _tasks(3)),
+        SuiteEntry("CodeTryAgain-v0", {"max_turns": 3}, _tasks(3)),
+        SuiteEntry("ToolUse-v0", {}, _tasks(3), control=False),
     ),
-    "One small configuration per family, 4 tasks each, 3 turns: minutes on 2 CPU cores.",
+    "One small configuration per family, 3 tasks each, 3 turns: minutes on 2 CPU cores.",
 )
 
 CORE_V0 = Suite(
@@ -242,12 +290,15 @@ CORE_V0 = Suite(
         SuiteEntry("CodeFeedback-v0", {"feedback": "binary", "max_turns": 4}, _tasks(50)),
         SuiteEntry("CodeFeedback-v0", {"feedback": "tests", "max_turns": 4}, _tasks(50)),
         SuiteEntry("CodeFeedback-v0", {"feedback": "full", "max_turns": 4}, _tasks(50)),
+        SuiteEntry("CppCompilerFeedback-v0", {"feedback": "full", "max_turns": 4}, _tasks(30)),
+        SuiteEntry("HumanEval-v0", {"feedback": "full", "max_turns": 4}, _tasks(164)),
         SuiteEntry("MathCritique-v0", {"max_turns": 4}, _tasks(50)),
+        SuiteEntry("MathInPlace-v0", {"max_turns": 4}, _tasks(50)),
         SuiteEntry("MathTryAgain-v0", {"max_turns": 4}, _tasks(50)),
         SuiteEntry("CodeTryAgain-v0", {"max_turns": 4}, _tasks(50)),
         SuiteEntry("ToolUse-v0", {}, _tasks(50), control=False),
     ),
-    "Every family and its main feedback modes, 50 tasks each, 4 turns: the full leaderboard.",
+    "Every family and its main feedback modes, 30-164 tasks each, 4 turns: the full leaderboard.",
 )
 
 #: Every built-in suite by name.

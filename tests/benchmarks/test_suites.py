@@ -99,3 +99,13 @@ def test_every_builtin_entry_makes_and_resets_its_first_and_last_task(entry):
             assert info["task_id"] and info["messages"][0]["role"] == "user"
     finally:
         env.close()
+
+
+def test_a_sandbox_override_reaches_only_the_envs_that_take_one():
+    if "CodeFeedback-v0" not in gym.registry:
+        pytest.skip("needs the code family")
+    suite = Suite("s", (SuiteEntry("Countdown-v0", {"feedback": "tests"}), SuiteEntry("CodeFeedback-v0")))
+    changed = suite.with_env_kwargs({"sandbox": "docker"})
+    assert changed.entries[0].kwargs == {"feedback": "tests"}
+    assert changed.entries[1].kwargs == {"sandbox": "docker"}
+    assert [e.label for e in changed.entries] == [e.label for e in suite.entries]
