@@ -148,6 +148,6 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         f"success@1 {pct(overall['success@1'])}, "
         f"success@k {pct(overall['success@k'])}, best-of-n control {pct(overall['best_of_n'])}, "
         f"{overall['episodes']} episodes, {overall['errors']} errors "
-        f"({summary['config']['wall_s_this_invocation']} s)"
+        f"(wall time {summary['config']['wall_s']} s over all invocations)"
     )
     print(f"wrote {out}/episodes.jsonl, summary.json, leaderboard.md, leaderboard.html, success_vs_turn.png")

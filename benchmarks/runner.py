@@ -145,6 +145,12 @@ def _check_run_file(out: Path, config: BenchConfig) -> dict[str, Any]:
     return stored
 
 
+def _add_wall_time(out: Path, stored: dict[str, Any], seconds: float) -> None:
+    """Add the seconds an invocation spent playing to the run's total (kept across resumes)."""
+    stored["wall_s"] = stored.get("wall_s", 0.0) + seconds
+    write_json(out / RUN_FILE, stored)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -188,9 +194,12 @@ def run_benchmark(config: BenchConfig, *, progress: bool = True,
             _play(backend, pending, config.batch_size, log, progress)
         except BaseException:  # an interrupt: stop now, the finished episodes are on disk
             backend.abort()
+            _add_wall_time(out, stored, time.perf_counter() - started)
             raise
         backend.close()
     wall = time.perf_counter() - started
+    if pending:
+        _add_wall_time(out, stored, wall)
     records = [r for key, r in latest_by_key(log.read()).items() if key in {s.key for s in wanted}]
     order = {spec.key: i for i, spec in enumerate(wanted)}
     records.sort(key=lambda r: order[r["key"]])
@@ -205,6 +214,7 @@ def run_benchmark(config: BenchConfig, *, progress: bool = True,
         "machine": environment_facts(),
         "started": stored.get("created"),
         "finished": _now(),
+        "wall_s": round(stored.get("wall_s", 0.0), 2),
         "wall_s_this_invocation": round(wall, 2),
         "resumed_episodes": len(wanted) - len(pending),
         "policy_s": round(sum(r.get("policy_s") or 0.0 for r in records), 2),

@@ -161,6 +161,7 @@ def test_the_cli_stops_at_once_when_interrupted_and_resumes(tmp_path, how):
     assert proc.returncode == 0, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["resumed_episodes"] == done
+    assert summary["config"]["wall_s"] > summary["config"]["wall_s_this_invocation"] > 0  # both runs count
     assert summary["overall"]["episodes"] == 12 and summary["overall"]["success@k"] == 1.0
     assert len(_read_lines(out)) == 12
 
