@@ -42,11 +42,30 @@ class EnvPool:
 
     Building an environment may start a sandbox or load data; a pool builds each configuration
     only as many times as there are episodes of it in flight at once, and closes them all at the end.
+    Environments that run code share one sandbox per backend name (``"local"``, ``"docker"``) instead
+    of starting one each: a batch of 24 code episodes then costs one set of fork servers, not 24.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, share_sandboxes: bool = True) -> None:
         self._free: dict[str, list[Any]] = {}
         self._all: list[Any] = []
+        self.share_sandboxes = share_sandboxes
+        self._sandboxes: dict[str, Any] = {}
+
+    def _shared_sandbox(self, env_id: str, kwargs: Mapping[str, Any]) -> Any:
+        """The worker's sandbox for this env's backend, when it takes one named by a string."""
+        from feedback_gym.benchmarks.suites import env_accepts, env_argument_default
+
+        if not self.share_sandboxes or not env_accepts(env_id, "sandbox"):
+            return None
+        name = kwargs.get("sandbox", env_argument_default(env_id, "sandbox"))
+        if not isinstance(name, str):
+            return None  # a config object or a ready sandbox: the env's own business
+        if name not in self._sandboxes:
+            from feedback_gym.sandboxes.config import make_sandbox
+
+            self._sandboxes[name] = make_sandbox(name)
+        return self._sandboxes[name]
 
     @staticmethod
     def _key(env_id: str, kwargs: Mapping[str, Any]) -> str:
@@ -61,7 +80,8 @@ class EnvPool:
 
         import feedback_gym  # noqa: F401  (registers the ids)
 
-        env = gym.make(env_id, **dict(kwargs))
+        sandbox = self._shared_sandbox(env_id, kwargs)
+        env = gym.make(env_id, **{**kwargs, **({"sandbox": sandbox} if sandbox is not None else {})})
         env.unwrapped._bench_pool_key = self._key(env_id, kwargs)
         self._all.append(env)
         return env
@@ -77,10 +97,12 @@ class EnvPool:
         _close_quietly(env)
 
     def close(self) -> None:
-        """Close every environment the pool built (idempotent)."""
+        """Close every environment the pool built, then the shared sandboxes (idempotent)."""
         while self._all:
             _close_quietly(self._all.pop())
         self._free.clear()
+        while self._sandboxes:
+            _close_quietly(self._sandboxes.popitem()[1])
 
 
 def _close_quietly(env: Any) -> None:

@@ -10,6 +10,7 @@ are missing before any episode is played.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -223,14 +224,37 @@ def env_accepts(env_id: str, argument: str) -> bool:
     >>> env_accepts("Countdown-v0", "sandbox")
     False
     """
-    import inspect
+    return env_parameter(env_id, argument) is not None
 
+
+def env_argument_default(env_id: str, argument: str) -> Any:
+    """The value ``argument`` takes when a suite entry does not set it.
+
+    That is the registered kwargs' value, else the constructor's default (``None`` when the env does
+    not take the argument).
+
+    >>> env_argument_default("Countdown-v0", "max_turns"), env_argument_default("Countdown-v0", "nope")
+    (4, None)
+    """
+    import gymnasium
+
+    parameter = env_parameter(env_id, argument)
+    if parameter is None:
+        return None
+    registered = gymnasium.spec(env_id).kwargs
+    if argument in registered:
+        return registered[argument]
+    return None if parameter.default is parameter.empty else parameter.default
+
+
+def env_parameter(env_id: str, argument: str) -> inspect.Parameter | None:
+    """The constructor parameter named ``argument`` of a registered env's class, if it has one."""
     import gymnasium
 
     import feedback_gym  # noqa: F401  (registers the ids)
 
     if env_id not in gymnasium.registry:
-        return False
+        return None
     entry_point = gymnasium.spec(env_id).entry_point
     if isinstance(entry_point, str):
         module_name, _, attribute = entry_point.partition(":")
@@ -241,10 +265,10 @@ def env_accepts(env_id: str, argument: str) -> bool:
             continue
         parameters = inspect.signature(init).parameters
         if argument in parameters:
-            return True
+            return parameters[argument]
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-            return False
-    return False
+            return None
+    return None
 
 
 def _is_int(value: object) -> bool:

@@ -118,3 +118,23 @@ def test_environments_are_reused_across_batches(pool):
     play_batch(OraclePolicy(), specs(range(4)), pool)
     play_batch(OraclePolicy(), specs(range(4, 8)), pool)
     assert len(pool._all) == 4
+
+
+def test_code_envs_in_a_worker_share_one_sandbox_closed_with_the_pool():
+    import gymnasium as gym
+
+    if "CodeFeedback-v0" not in gym.registry:
+        pytest.skip("needs the code family")
+    pool = EnvPool()
+    try:
+        kwargs = {"feedback": "tests", "max_turns": 2}
+        code = [EpisodeSpec("c", "CodeFeedback-v0", kwargs, t, 0) for t in (0, 1)]
+        records = play_batch(OraclePolicy(), code + specs([0]), pool)
+        assert [r["metrics"]["solved"] for r in records] == [True, True, True]
+        assert records[0]["env"]["sandbox"] == "local"
+        (sandbox,) = pool._sandboxes.values()
+        handles = [env.unwrapped._sandbox for env in pool._all if hasattr(env.unwrapped, "_sandbox")]
+        assert len(handles) == 2 and all(h() is sandbox and not h.owned for h in handles)
+    finally:
+        pool.close()
+    assert sandbox._closed and not pool._sandboxes
