@@ -46,7 +46,7 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", default=None, help="address of an existing Ray cluster (--backend ray)")
     parser.add_argument("--workers", type=int, default=None,
                         help="workers, each holding one copy of the policy (default: half the CPU cores)")
-    parser.add_argument("--batch-size", type=int, default=8,
+    parser.add_argument("--batch-size", type=int, default=16,
                         help="episodes per batch: one policy call per turn covers the whole batch")
     parser.add_argument("--no-control", action="store_true",
                         help="skip the compute-matched best-of-n single-turn control")

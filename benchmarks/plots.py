@@ -61,12 +61,15 @@ def plot_success_vs_turn(summaries: Sequence[Mapping[str, Any]], path: Path) -> 
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.3 * rows), squeeze=False)
     policies = sorted({p for per_env in data.values() for p in per_env})
     colors = {p: plt.get_cmap("tab10")(i % 10) for i, p in enumerate(policies)}
+    # distinct markers, sizes and dashes, so policies with identical curves stay visible on top of each other
+    styles = {p: {"marker": "os^Dv<>ph"[i % 9], "markersize": max(3.0, 8.0 - 1.2 * i),
+                  "linestyle": ("-", "--", ":", "-.")[i % 4]} for i, p in enumerate(policies)}
     for ax, (label, per_policy) in zip(axes.flat, sorted(data.items()), strict=False):
         longest = 1
         for policy, values in sorted(per_policy.items()):
             turns = list(range(1, len(values["curve"]) + 1))
             longest = max(longest, len(turns))
-            ax.plot(turns, values["curve"], marker="o", color=colors[policy], label=policy)
+            ax.plot(turns, values["curve"], color=colors[policy], label=policy, **styles[policy])
             if values["best_of_n"] is not None and values["n"]:
                 ax.plot([values["n"]], [values["best_of_n"]], marker="x", markersize=10,
                         linestyle="none", color=colors[policy])

@@ -60,7 +60,7 @@ class BenchConfig:
     backend: str = "local"
     address: str | None = None
     workers: int | None = None
-    batch_size: int = 8
+    batch_size: int = 16
     control: bool = True
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     retry_errors: bool = False
