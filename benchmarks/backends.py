@@ -205,7 +205,7 @@ class RayBackend:
 
     def __init__(self, policy_spec: str, policy_kwargs: Mapping[str, Any] | None = None,
                  workers: int | None = None, address: str | None = None, num_cpus_per_worker: float = 1,
-                 in_flight: int = 2) -> None:
+                 num_gpus_per_worker: float = 0, in_flight: int = 2) -> None:
         self.policy_spec = policy_spec
         self.policy_kwargs = dict(policy_kwargs or {})
         self.workers = workers or default_workers()
@@ -213,6 +213,7 @@ class RayBackend:
             raise ConfigError(f"workers must be >= 1; got {self.workers}")
         self.address = address
         self.num_cpus_per_worker = num_cpus_per_worker
+        self.num_gpus_per_worker = num_gpus_per_worker
         self.in_flight = max(1, in_flight)
         self._actors: list[Any] = []
         self._started_ray = False
@@ -238,7 +239,8 @@ class RayBackend:
         from feedback_gym.benchmarks.play import Worker
 
         actor_class = ray.remote(Worker).options(
-            num_cpus=self.num_cpus_per_worker, max_restarts=1, max_task_retries=1
+            num_cpus=self.num_cpus_per_worker, num_gpus=self.num_gpus_per_worker, max_restarts=1,
+            max_task_retries=1,
         )
         self._actors = [actor_class.remote(self.policy_spec, self.policy_kwargs) for _ in range(self.workers)]
         try:
@@ -279,7 +281,9 @@ class RayBackend:
 
     def describe(self) -> dict[str, Any]:
         """Backend name, worker count and cluster address."""
-        info: dict[str, Any] = {"backend": self.name, "workers": self.workers, "address": self.address}
+        info: dict[str, Any] = {"backend": self.name, "workers": self.workers, "address": self.address,
+                                "cpus_per_worker": self.num_cpus_per_worker,
+                                "gpus_per_worker": self.num_gpus_per_worker}
         try:
             ray = self._ray()
             if ray.is_initialized():
@@ -313,8 +317,10 @@ class RayBackend:
         self.close(graceful=False)
 
 
-def make_backend(name: str, policy_spec: str, policy_kwargs: Mapping[str, Any] | None = None, *,
-                 workers: int | None = None, address: str | None = None) -> Backend:
+def make_backend(
+    name: str, policy_spec: str, policy_kwargs: Mapping[str, Any] | None = None, *,
+    workers: int | None = None, address: str | None = None, gpus_per_worker: float = 0,
+) -> Backend:
     """Build a backend by name (``"local"`` or ``"ray"``).
 
     >>> make_backend("slurm", "oracle")
@@ -323,11 +329,11 @@ def make_backend(name: str, policy_spec: str, policy_kwargs: Mapping[str, Any] |
     feedback_gym.errors.ConfigError: unknown backend 'slurm'; accepted: local, ray
     """
     if name == "local":
-        if address:
-            raise ConfigError("--address is only for the ray backend")
+        if address or gpus_per_worker:
+            raise ConfigError("--address and --gpus-per-worker are for the ray backend")
         return LocalBackend(policy_spec, policy_kwargs, workers)
     if name == "ray":
-        return RayBackend(policy_spec, policy_kwargs, workers, address)
+        return RayBackend(policy_spec, policy_kwargs, workers, address, num_gpus_per_worker=gpus_per_worker)
     raise ConfigError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}")
 
 

@@ -44,6 +44,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="local",
                         help="local process pool (default) or ray")
     parser.add_argument("--address", default=None, help="address of an existing Ray cluster (--backend ray)")
+    parser.add_argument("--gpus-per-worker", type=float, default=0,
+                        help="GPUs each Ray actor reserves for its policy (--backend ray)")
     parser.add_argument("--workers", type=int, default=None,
                         help="workers, each holding one copy of the policy (default: half the CPU cores)")
     parser.add_argument("--batch-size", type=int, default=16,
@@ -125,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         policy=args.policy, suite=suite, out=args.out, backend=args.backend,
         address=args.address, workers=args.workers, batch_size=args.batch_size,
         control=not args.no_control, policy_kwargs=_parse_kwargs(args.policy_kwarg),
-        retry_errors=args.retry_errors, compare=args.compare,
+        retry_errors=args.retry_errors, compare=args.compare, gpus_per_worker=args.gpus_per_worker,
     )
     summary = run_benchmark(config, progress=not args.no_progress)
     _print_summary(summary, args.out)

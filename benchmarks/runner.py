@@ -52,6 +52,7 @@ class BenchConfig:
         policy_kwargs: extra arguments for ``make_policy``.
         retry_errors: on resume, play again the episodes that ended in an error.
         compare: other summaries (files or run folders) to put on this run's leaderboard.
+        gpus_per_worker: GPUs each Ray actor reserves (``ray`` backend only).
     """
 
     policy: str
@@ -65,6 +66,7 @@ class BenchConfig:
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     retry_errors: bool = False
     compare: Sequence[str | Path] = ()
+    gpus_per_worker: float = 0
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -184,7 +186,8 @@ def run_benchmark(config: BenchConfig, *, progress: bool = True,
     pending = [spec for spec in wanted if spec.key not in done]
     started = time.perf_counter()
     backend = backend or make_backend(config.backend, config.policy, config.policy_kwargs,
-                                      workers=config.workers, address=config.address)
+                                      workers=config.workers, address=config.address,
+                                      gpus_per_worker=config.gpus_per_worker)
     backend_info: dict[str, Any] = {"backend": config.backend}
     if pending:
         stored["policy_identity"] = backend.start()
