@@ -192,3 +192,26 @@ def test_cli_merges_summaries_into_one_leaderboard(tmp_path):
     board = (tmp_path / "board" / "leaderboard.md").read_text()
     assert board.count("| oracle | t-v0 |") == 1 and board.count("| random | t-v0 |") == 1
     assert (tmp_path / "board" / "success_vs_turn.png").stat().st_size > 10_000
+
+
+def test_a_torch_policy_runs_in_the_workers_never_in_the_runner(tmp_path):
+    pytest.importorskip("torch")
+    suite_file = tmp_path / "suite.json"
+    suite_file.write_text(json.dumps({"name": "one-v0", "entries": [
+        {"env_id": "Countdown-v0", "kwargs": {"max_turns": 2}, "tasks": [0, 1]}]}))
+    script = (
+        "import sys\n"
+        "from feedback_gym.cli import main\n"
+        f"code = main(['bench', '--policy', 'tiny-random', '--suite', {str(suite_file)!r}, '--out', "
+        f"{str(tmp_path / 'run')!r}, '--no-progress'])\n"
+        "assert code == 0, code\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'model in the runner'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    identity = summary["policy"]["identity"]
+    assert identity["policy"] == "transformers" and identity["parameters"] > 0  # built in a worker
+    records = lines(tmp_path / "run")
+    assert all(t["completion_tokens"] for r in records for s in (r["samples"] or [r]) for t in s["turns"])
