@@ -142,19 +142,20 @@ def describe_env(env: Any) -> dict[str, Any]:
 def _find_sandbox(core: Any) -> str | None:
     """The name of the sandbox backend an environment runs code in (``"local"``, ``"docker"``), if any.
 
-    Looks on the env and its verifier for a sandbox (anything with ``run``) or a lazy handle holding
-    the sandbox's spec, without starting one.
+    Looks on the env, its verifier and its toolbox for a sandbox (anything with ``run``), a lazy
+    handle holding the sandbox's spec, or the spec itself, without starting a sandbox.
     """
-    for owner in (core, getattr(core, "verifier", None)):
-        for attribute in ("sandbox", "_sandbox"):
+    for owner in (core, getattr(core, "verifier", None), getattr(core, "toolbox", None)):
+        for attribute in ("sandbox", "_sandbox", "sandbox_spec"):
             candidate = getattr(owner, attribute, None)
             if candidate is None:
                 continue
+            if isinstance(candidate, str):
+                return candidate
             if callable(getattr(candidate, "run", None)):
                 return str(getattr(candidate, "name", type(candidate).__qualname__))
-            spec = getattr(candidate, "spec", None)
-            if spec is not None:
-                return spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__qualname__))
+            spec = getattr(candidate, "spec", candidate)
+            return spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__qualname__))
     return None
 
 

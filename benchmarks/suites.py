@@ -301,9 +301,9 @@ QUICK_V0 = Suite(
         SuiteEntry("MathCritique-v0", {"max_turns": 3}, _tasks(3)),
         SuiteEntry("MathTryAgain-v0", {"max_turns": 3}, _tasks(3)),
         SuiteEntry("CodeTryAgain-v0", {"max_turns": 3}, _tasks(3)),
-        SuiteEntry("ToolUse-v0", {}, _tasks(3), control=False),
+        SuiteEntry("ToolUse-v0", {"max_tool_calls": 3, "max_turns": 5}, _tasks(3), control=False),
     ),
-    "One small configuration per family, 3 tasks each, 3 turns: minutes on 2 CPU cores.",
+    "One small configuration per family, 3 tasks each, 3 turns (5 replies with tools): minutes on 2 cores.",
 )
 
 CORE_V0 = Suite(
