@@ -195,10 +195,15 @@ def _open_slots(spec: EpisodeSpec, record: dict[str, Any], pool: EnvPool) -> lis
         envs = [pool.acquire(spec.env_id, spec.kwargs)]
         record["env"] = describe_env(envs[0])
     slots = []
-    for env in envs:
-        _, info = env.reset(seed=spec.seed, options=spec.reset_options())
-        record["task_id"] = info.get("task_id")
-        slots.append(_Slot(record, env, [dict(m) for m in info["messages"]]))
+    try:
+        for env in envs:
+            _, info = env.reset(seed=spec.seed, options=spec.reset_options())
+            record["task_id"] = info.get("task_id")
+            slots.append(_Slot(record, env, [dict(m) for m in info["messages"]]))
+    except Exception:
+        for env in envs:  # an env that failed to reset is not trusted with the next episode
+            pool.discard(env)
+        raise
     return slots
 
 
