@@ -138,3 +138,11 @@ def test_code_envs_in_a_worker_share_one_sandbox_closed_with_the_pool():
     finally:
         pool.close()
     assert sandbox._closed and not pool._sandboxes
+
+
+def test_a_task_the_env_does_not_know_is_an_error_and_its_env_is_not_reused(pool):
+    bad = [EpisodeSpec("cd", "Countdown-v0", dict(KW), "no-such-task", 0, mode)
+           for mode in (MULTI_TURN, BEST_OF_N)]
+    records = play_batch(OraclePolicy(), bad + specs([0]), pool)
+    assert all("no-such-task" in r["error"] for r in records[:2]) and records[2]["metrics"]["solved"]
+    assert len(pool._all) == 1  # only the env that played task 0 is kept
