@@ -1,0 +1,155 @@
+"""``feedback-gym bench``: run a policy on a suite, or merge run summaries into one leaderboard.
+
+Examples::
+
+    feedback-gym bench --policy smollm2 --suite quick-v0 --out runs/smollm2
+    feedback-gym bench --policy oracle --suite quick-v0 --out runs/oracle --backend ray --address HOST:6379
+    feedback-gym bench --leaderboard runs/ --out runs/board      # merge every runs/*/summary.json
+    feedback-gym bench --list-suites
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from feedback_gym.errors import ConfigError
+
+DEFAULT_POLICY = "smollm2"
+DEFAULT_SUITE = "quick-v0"
+
+
+def add_parser(parser: argparse.ArgumentParser) -> None:
+    """Fill in the ``bench`` subcommand's arguments and set its handler."""
+    from feedback_gym.benchmarks.backends import BACKENDS
+
+    parser.description = (
+        "Play a policy on a benchmark suite and write episodes.jsonl, summary.json, leaderboard.md/.html "
+        "and success_vs_turn.png to --out. Re-running the same command resumes an interrupted run."
+    )
+    parser.add_argument("--policy", default=DEFAULT_POLICY,
+                        help="oracle, random, tiny-random, smollm2 (default), hf:PATH_OR_ID, "
+                             "openai:BASE_URL#MODEL, python:module:object")
+    parser.add_argument("--suite", default=DEFAULT_SUITE,
+                        help="a built-in suite (see --list-suites; default quick-v0) or a suite .json file")
+    parser.add_argument("--out", type=Path, help="output folder (reused to resume)")
+    parser.add_argument("--sandbox", choices=("local", "docker"), default=None,
+                        help="where model-written code runs, for every env that takes a sandbox "
+                             "(default: each env's own default, the local sandbox)")
+    parser.add_argument("--backend", choices=BACKENDS, default="local",
+                        help="local process pool (default) or ray")
+    parser.add_argument("--address", default=None, help="address of an existing Ray cluster (--backend ray)")
+    parser.add_argument("--gpus-per-worker", type=float, default=0,
+                        help="GPUs each Ray actor reserves for its policy (--backend ray)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="workers, each holding one copy of the policy (default: half the CPU cores)")
+    parser.add_argument("--batch-size", type=int, default=16,
+                        help="episodes per batch: one policy call per turn covers the whole batch")
+    parser.add_argument("--no-control", action="store_true",
+                        help="skip the compute-matched best-of-n single-turn control")
+    parser.add_argument("--retry-errors", action="store_true",
+                        help="when resuming, play again the episodes that ended in an error")
+    parser.add_argument("--policy-kwarg", action="append", default=[], metavar="KEY=VALUE",
+                        help="an argument for the policy (value read as JSON when it parses), repeatable")
+    parser.add_argument("--compare", action="append", default=[], metavar="PATH",
+                        help="another run's summary.json or folder to include on the leaderboard, repeatable")
+    parser.add_argument("--leaderboard", nargs="+", metavar="PATH", default=None,
+                        help="only merge these summaries (files or folders) into a leaderboard in --out")
+    parser.add_argument("--list-suites", action="store_true", help="list the built-in suites and exit")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_cli)
+
+
+def _parse_kwargs(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` strings as a dict, values read as JSON when they parse.
+
+    >>> _parse_kwargs(["temperature=0.7", "name=x"])
+    {'temperature': 0.7, 'name': 'x'}
+    """
+    kwargs: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--policy-kwarg expects KEY=VALUE; got {pair!r}")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return kwargs
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Handle ``feedback-gym bench``; returns the exit code (2 for a configuration error).
+
+    SIGTERM is treated like Ctrl-C: the workers are stopped, the finished episodes stay on disk,
+    and the same command resumes the run.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run(args)
+    except ConfigError as err:
+        print(f"feedback-gym bench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; run the same command again to resume where it stopped", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from feedback_gym.benchmarks.suites import describe_suites, get_suite
+
+    if args.list_suites:
+        print(describe_suites())
+        return 0
+    if args.out is None:
+        raise ConfigError("--out DIR is required (the folder for transcripts, summary and leaderboard)")
+    from feedback_gym.benchmarks.runner import BenchConfig, run_benchmark, write_reports
+    from feedback_gym.benchmarks.summary import load_summaries
+
+    if args.leaderboard:
+        written = write_reports(load_summaries([*args.leaderboard, *args.compare]), args.out)
+        print("\n".join(str(path) for path in written))
+        return 0
+    suite = get_suite(args.suite)
+    if args.sandbox:
+        suite = suite.with_env_kwargs({"sandbox": args.sandbox})
+    config = BenchConfig(
+        policy=args.policy, suite=suite, out=args.out, backend=args.backend,
+        address=args.address, workers=args.workers, batch_size=args.batch_size,
+        control=not args.no_control, policy_kwargs=_parse_kwargs(args.policy_kwarg),
+        retry_errors=args.retry_errors, compare=args.compare, gpus_per_worker=args.gpus_per_worker,
+    )
+    summary = run_benchmark(config, progress=not args.no_progress)
+    _print_summary(summary, args.out)
+    overall = summary["overall"]
+    total = overall["episodes"] + overall["control_episodes"]
+    return 1 if total and overall["errors"] == total else 0
+
+
+def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    from feedback_gym.benchmarks.leaderboard import ENV_COLUMNS, env_rows, markdown_table
+
+    overall = summary["overall"]
+    print(markdown_table(env_rows([summary]), ENV_COLUMNS))
+
+    def pct(value: Any) -> str:
+        return "-" if value is None else f"{100 * value:.1f}%"
+
+    print(
+        f"\n{summary['policy']['spec']} on {summary['suite']['name']}: "
+        f"success@1 {pct(overall['success@1'])}, "
+        f"success@k {pct(overall['success@k'])}, best-of-n control {pct(overall['best_of_n'])}, "
+        f"{overall['episodes']} episodes, {overall['errors']} errors "
+        f"(wall time {summary['config']['wall_s']} s over all invocations)"
+    )
+    print(f"wrote {out}/episodes.jsonl, summary.json, leaderboard.md, leaderboard.html, success_vs_turn.png")

@@ -1,0 +1,352 @@
+"""Playing episodes in a worker: many environments stepped in lockstep, one policy call per turn.
+
+This module runs inside benchmark workers (a local process or a Ray actor), never in the runner's
+own process: the policy (possibly a torch model) is built once per worker by :class:`Worker`, and a
+batch of episodes is played by :func:`play_batch`, which asks the policy for all pending replies of
+a turn at once so a transformers policy generates in batches. Model-written code runs only where
+the environments run it: in their sandboxes.
+
+Failures are contained per episode: an environment that cannot be built or reset, a step that
+raises, or a policy that fails on one conversation marks that episode as an error and the rest of
+the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from feedback_gym.benchmarks.metrics import record_metrics
+from feedback_gym.benchmarks.suites import BEST_OF_N, EpisodeSpec
+
+#: ``info`` keys that are not copied into each turn record (the conversation is stored once).
+_HEAVY_INFO_KEYS = ("messages",)
+
+
+def error_text(err: BaseException) -> str:
+    """A one-line description of an exception: its type and message.
+
+    >>> error_text(ValueError("bad thing"))
+    'ValueError: bad thing'
+    """
+    message = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {message[0] if message else ''}".rstrip(": ")
+
+
+class EnvPool:
+    """Environment instances kept across episodes, one free list per (id, kwargs).
+
+    Building an environment may start a sandbox or load data; a pool builds each configuration
+    only as many times as there are episodes of it in flight at once, and closes them all at the end.
+    Environments that run code share one sandbox per backend name (``"local"``, ``"docker"``) instead
+    of starting one each: a batch of 24 code episodes then costs one set of fork servers, not 24.
+    """
+
+    def __init__(self, share_sandboxes: bool = True) -> None:
+        self._free: dict[str, list[Any]] = {}
+        self._all: list[Any] = []
+        self.share_sandboxes = share_sandboxes
+        self._sandboxes: dict[str, Any] = {}
+
+    def _shared_sandbox(self, env_id: str, kwargs: Mapping[str, Any]) -> Any:
+        """The worker's sandbox for this env's backend, when it takes one named by a string."""
+        from feedback_gym.benchmarks.suites import env_accepts, env_argument_default
+
+        if not self.share_sandboxes or not env_accepts(env_id, "sandbox"):
+            return None
+        name = kwargs.get("sandbox", env_argument_default(env_id, "sandbox"))
+        if not isinstance(name, str):
+            return None  # a config object or a ready sandbox: the env's own business
+        if name not in self._sandboxes:
+            from feedback_gym.sandboxes.config import make_sandbox
+
+            self._sandboxes[name] = make_sandbox(name)
+        return self._sandboxes[name]
+
+    @staticmethod
+    def _key(env_id: str, kwargs: Mapping[str, Any]) -> str:
+        return env_id + json.dumps(dict(kwargs), sort_keys=True, default=str)
+
+    def acquire(self, env_id: str, kwargs: Mapping[str, Any]) -> Any:
+        """A free environment of this configuration, built if none is free."""
+        free = self._free.setdefault(self._key(env_id, kwargs), [])
+        if free:
+            return free.pop()
+        import gymnasium as gym
+
+        import feedback_gym  # noqa: F401  (registers the ids)
+
+        sandbox = self._shared_sandbox(env_id, kwargs)
+        env = gym.make(env_id, **{**kwargs, **({"sandbox": sandbox} if sandbox is not None else {})})
+        env.unwrapped._bench_pool_key = self._key(env_id, kwargs)
+        self._all.append(env)
+        return env
+
+    def release(self, env: Any) -> None:
+        """Give an environment back for the next episode of its configuration."""
+        self._free.setdefault(env.unwrapped._bench_pool_key, []).append(env)
+
+    def discard(self, env: Any) -> None:
+        """Close an environment that misbehaved instead of reusing it."""
+        if env in self._all:
+            self._all.remove(env)
+        _close_quietly(env)
+
+    def close(self) -> None:
+        """Close every environment the pool built, then the shared sandboxes (idempotent)."""
+        while self._all:
+            _close_quietly(self._all.pop())
+        self._free.clear()
+        while self._sandboxes:
+            _close_quietly(self._sandboxes.popitem()[1])
+
+
+def _close_quietly(env: Any) -> None:
+    try:
+        env.close()
+    except Exception:  # noqa: BLE001 - closing is best effort; the episode result is already recorded
+        pass
+
+
+def describe_env(env: Any) -> dict[str, Any]:
+    """What identifies an environment's judging: class, turn budget, feedback, critic, sandbox.
+
+    Reads optional ``identity()`` methods on the feedback mode (critics) and the sandbox, so the
+    summary records which critic model and which sandbox backend produced the feedback.
+    """
+    core = getattr(env, "unwrapped", env)
+    feedback = getattr(core, "feedback", None)
+    described: dict[str, Any] = {
+        "class": f"{type(core).__module__}.{type(core).__qualname__}",
+        "max_turns": getattr(core, "max_turns", None),
+        "feedback_kind": getattr(feedback, "kind", None),
+    }
+    critic = getattr(feedback, "critic", None)
+    for name, obj in (("feedback", feedback), ("critic", critic)):
+        if obj is not None and callable(getattr(obj, "identity", None)):
+            described[name] = _safe_identity(obj)
+    if critic is not None and "critic" not in described:
+        described["critic"] = {"class": type(critic).__qualname__}
+    if feedback is not None:
+        described["feedback_class"] = f"{type(feedback).__module__}.{type(feedback).__qualname__}"
+    sandbox = _find_sandbox(core)
+    if sandbox is not None:
+        described["sandbox"] = sandbox
+    return described
+
+
+def _find_sandbox(core: Any) -> str | None:
+    """The name of the sandbox backend an environment runs code in (``"local"``, ``"docker"``), if any.
+
+    Looks on the env, its verifier and its toolbox for a sandbox (anything with ``run``), a lazy
+    handle holding the sandbox's spec, or the spec itself, without starting a sandbox.
+    """
+    for owner in (core, getattr(core, "verifier", None), getattr(core, "toolbox", None)):
+        for attribute in ("sandbox", "_sandbox", "sandbox_spec"):
+            candidate = getattr(owner, attribute, None)
+            if candidate is None:
+                continue
+            if isinstance(candidate, str):
+                return candidate
+            if callable(getattr(candidate, "run", None)):
+                return str(getattr(candidate, "name", type(candidate).__qualname__))
+            spec = getattr(candidate, "spec", candidate)
+            return spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__qualname__))
+    return None
+
+
+def _safe_identity(obj: Any) -> Any:
+    try:
+        return json.loads(json.dumps(obj.identity(), default=str))
+    except Exception as err:  # noqa: BLE001 - an identity is informative, not essential
+        return {"class": type(obj).__qualname__, "identity_error": error_text(err)}
+
+
+@dataclass
+class _Slot:
+    """One environment being played: a multi-turn episode, or one sample of a best-of-n control."""
+
+    record: dict[str, Any]
+    env: Any
+    messages: list[dict[str, str]]
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    done: bool = False
+
+
+def _new_record(spec: EpisodeSpec) -> dict[str, Any]:
+    return {"key": spec.key, **spec.to_dict(), "task_id": None, "error": None, "env": None,
+            "turns": [], "messages": [], "samples": None, "metrics": None, "policy_s": 0.0, "env_s": 0.0}
+
+
+def _open_slots(spec: EpisodeSpec, record: dict[str, Any], pool: EnvPool) -> list[_Slot]:
+    """Build and reset the environment(s) of one episode; best-of-n needs n single-turn copies."""
+    if spec.mode == BEST_OF_N:
+        probe = pool.acquire(spec.env_id, spec.kwargs)
+        n = int(getattr(probe.unwrapped, "max_turns", 1))
+        record["env"] = describe_env(probe)
+        pool.release(probe)
+        kwargs = {**spec.kwargs, "max_turns": 1}
+        envs = [pool.acquire(spec.env_id, kwargs) for _ in range(n)]
+    else:
+        envs = [pool.acquire(spec.env_id, spec.kwargs)]
+        record["env"] = describe_env(envs[0])
+    slots = []
+    try:
+        for env in envs:
+            _, info = env.reset(seed=spec.seed, options=spec.reset_options())
+            record["task_id"] = info.get("task_id")
+            slots.append(_Slot(record, env, [dict(m) for m in info["messages"]]))
+    except Exception:
+        for env in envs:  # an env that failed to reset is not trusted with the next episode
+            pool.discard(env)
+        raise
+    return slots
+
+
+def _act(policy: Any, slots: Sequence[_Slot]) -> list[Any]:
+    """One batched policy call; if it fails, retry one conversation at a time to isolate failures.
+
+    Returns a reply or the exception per slot.
+    """
+    conversations = [slot.messages for slot in slots]
+    envs = [slot.env.unwrapped for slot in slots]
+    try:
+        replies = list(policy.act(conversations, envs=envs))
+        if len(replies) != len(slots):
+            raise RuntimeError(f"the policy returned {len(replies)} replies for {len(slots)} conversations")
+        return replies
+    except Exception as err:  # noqa: BLE001 - fall back to per-conversation calls to find the culprit
+        if len(slots) == 1:
+            return [err]
+    results: list[Any] = []
+    for conversation, env in zip(conversations, envs, strict=True):
+        try:
+            (reply,) = policy.act([conversation], envs=[env])
+            results.append(reply)
+        except Exception as err:  # noqa: BLE001 - recorded as this episode's error
+            results.append(err)
+    return results
+
+
+def _step(slot: _Slot, reply: Any) -> float:
+    """Apply one reply; returns the seconds the environment took."""
+    text = getattr(reply, "text", reply)
+    start = time.perf_counter()
+    obs, reward, terminated, truncated, info = slot.env.step(text)
+    elapsed = time.perf_counter() - start
+    slot.messages = [dict(m) for m in info["messages"]]
+    slot.turns.append({
+        "action": text,
+        "observation": obs,
+        "reward": float(reward),
+        "terminated": bool(terminated),
+        "truncated": bool(truncated),
+        "info": {k: v for k, v in info.items() if k not in _HEAVY_INFO_KEYS},
+        "prompt_tokens": getattr(reply, "prompt_tokens", None),
+        "completion_tokens": getattr(reply, "completion_tokens", None),
+    })
+    slot.done = bool(terminated or truncated)
+    return elapsed
+
+
+def _fail(record: dict[str, Any], err: BaseException) -> None:
+    if record["error"] is None:
+        record["error"] = error_text(err)
+        record["traceback"] = "".join(traceback.format_exception(type(err), err, err.__traceback__))[-4000:]
+
+
+def play_batch(policy: Any, specs: Sequence[EpisodeSpec], pool: EnvPool) -> list[dict[str, Any]]:
+    """Play every episode of ``specs`` to its end and return one JSON-ready record per episode.
+
+    All unfinished conversations of a turn go to the policy in one ``act`` call. A failure of one
+    episode (environment, step, or the policy on its conversation) is recorded in its ``error``
+    field and never stops the others.
+    """
+    records = [_new_record(spec) for spec in specs]
+    slots: list[_Slot] = []
+    for spec, record in zip(specs, records, strict=True):
+        try:
+            slots.extend(_open_slots(spec, record, pool))
+        except Exception as err:  # noqa: BLE001 - this episode is an error; the batch goes on
+            _fail(record, err)
+    broken: set[int] = set()
+    while True:
+        active = [s for s in slots if not s.done and s.record["error"] is None]
+        if not active:
+            break
+        start = time.perf_counter()
+        replies = _act(policy, active)
+        share = (time.perf_counter() - start) / len(active)
+        for slot, reply in zip(active, replies, strict=True):
+            slot.record["policy_s"] += share
+            if isinstance(reply, BaseException):
+                _fail(slot.record, reply)
+                continue
+            try:
+                slot.record["env_s"] += _step(slot, reply)
+            except Exception as err:  # noqa: BLE001 - recorded; the environment is not reused
+                _fail(slot.record, err)
+                broken.add(id(slot.env))
+    for slot in slots:
+        (pool.discard if id(slot.env) in broken else pool.release)(slot.env)
+    by_record: dict[int, list[_Slot]] = {}
+    for slot in slots:
+        by_record.setdefault(id(slot.record), []).append(slot)
+    for spec, record in zip(specs, records, strict=True):
+        _finish(spec, record, by_record.get(id(record), []))
+    return records
+
+
+def _finish(spec: EpisodeSpec, record: dict[str, Any], slots: Sequence[_Slot]) -> None:
+    """Fill in the transcript and metrics of a record once its slots are done."""
+    record["policy_s"] = round(record["policy_s"], 4)
+    record["env_s"] = round(record["env_s"], 4)
+    if not slots:
+        return
+    if spec.mode == BEST_OF_N:
+        record["samples"] = [
+            {"turns": s.turns, "solved": bool(s.turns and s.turns[-1]["info"].get("solved"))} for s in slots
+        ]
+        record["messages"] = slots[0].messages[:1]
+        record["metrics"] = {"n": len(slots), "solved": [s["solved"] for s in record["samples"]],
+                             "tokens": _sample_tokens(slots)}
+    else:
+        (slot,) = slots
+        record["turns"] = slot.turns
+        record["messages"] = slot.messages
+        record["metrics"] = record_metrics(slot.turns) if slot.turns else None
+
+
+def _sample_tokens(slots: Sequence[_Slot]) -> int | None:
+    """The generated tokens of all samples (``None`` unless the policy reported every count)."""
+    counts = [turn.get("completion_tokens") for slot in slots for turn in slot.turns]
+    return None if not counts or any(c is None for c in counts) else int(sum(counts))
+
+
+class Worker:
+    """A benchmark worker's state: the policy (built once) and its environment pool.
+
+    Used as is by the local process pool (one per process) and wrapped as a Ray actor.
+    """
+
+    def __init__(self, policy_spec: str, policy_kwargs: Mapping[str, Any] | None = None) -> None:
+        from feedback_gym.agents.policy import make_policy
+
+        self.policy = make_policy(policy_spec, **dict(policy_kwargs or {}))
+        self.pool = EnvPool()
+
+    def identity(self) -> dict[str, Any]:
+        """The policy's identity, as JSON-ready data."""
+        return json.loads(json.dumps({"name": self.policy.name, **self.policy.identity()}, default=str))
+
+    def play(self, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Play a batch of episodes given as :meth:`EpisodeSpec.to_dict` dicts."""
+        return play_batch(self.policy, [EpisodeSpec.from_dict(s) for s in specs], self.pool)
+
+    def close(self) -> None:
+        """Close the environments (and with them their sandboxes)."""
+        self.pool.close()
