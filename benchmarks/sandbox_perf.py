@@ -333,7 +333,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"python {sys.version.split()[0]}; {load()}")
     benchmark(args)
+    env_overhead(args)
     return 0 if args.no_soak else soak(args)
+
+
+def env_overhead(args: argparse.Namespace) -> None:
+    """Print the code environments' own per-step cost on top of the sandbox (same run, same load)."""
+    from feedback_gym.benchmarks import env_overhead as overhead
+
+    rounds = 3 if args.quick else 10
+    print(f"\ncode environments: per-step overhead on top of the sandbox ({load()})")
+    for backend in ("local",) if args.no_docker else ("local", "docker"):
+        print(overhead.render(overhead.measure(backend, rounds), backend))
 
 
 if __name__ == "__main__":
