@@ -83,13 +83,19 @@ ENV_COLUMNS = (Column("policy", "policy", fmt_text), Column("env", "environment"
 
 
 def policy_label(summary: Mapping[str, Any]) -> str:
-    """How a run's policy is named on the board: its spec.
+    """How a run's policy is named on the board: its spec, and the kwargs it was given.
 
     >>> policy_label({"policy": {"spec": "smollm2"}})
     'smollm2'
+    >>> policy_label({"policy": {"spec": "smollm2", "kwargs": {"max_new_tokens": 128}}})
+    'smollm2 (max_new_tokens=128)'
     """
     policy = summary.get("policy") or {}
-    return str(policy.get("spec") or policy.get("identity", {}).get("name") or "?")
+    label = str(policy.get("spec") or (policy.get("identity") or {}).get("name") or "?")
+    kwargs = policy.get("kwargs") or {}
+    if kwargs:
+        label += " (" + ", ".join(f"{key}={value}" for key, value in sorted(kwargs.items())) + ")"
+    return label
 
 
 def _gain(multi: Any, control: Any) -> float | None:
