@@ -12,4 +12,4 @@ test: setup
 
 # The main job: the quick-v0 leaderboard benchmark with the embedded default policy.
 bench: setup
-	.venv/bin/feedback-gym bench --policy smollm2 --suite quick-v0 --out runs/quick-v0
+	.venv/bin/feedback-gym bench --policy smollm2 --suite quick-v0 --out runs/quick-v0 --policy-kwarg max_new_tokens=128
