@@ -254,19 +254,8 @@ class FeedbackEnv(gym.Env[str, str]):
         return self.source.task(draw_index(self.np_random, self.source.size))
 
     def _judge(self, action: object) -> tuple[str, Verdict]:
-        text, problem = coerce_action(action)
-        if text is None:
-            return "", Verdict.invalid(problem or "the action could not be read")
-        if len(text) > MAX_ACTION_CHARS:
-            return text, Verdict.invalid(
-                f"the reply is {len(text)} characters long; at most {MAX_ACTION_CHARS} are read"
-            )
-        if not text.strip():
-            return text, Verdict.invalid("the reply is empty")
-        if text.strip().lower() == GIVE_UP_ACTION:
-            return text, Verdict(False, 0.0, error_kind=GAVE_UP, message="gave up")
         assert self._task is not None
-        return text, self.verifier.verify(self._task, text)
+        return judge_action(self.verifier, self._task, action)
 
     def _info(self, verdict: Verdict | None, components: dict[str, float]) -> dict[str, Any]:
         assert self._task is not None
@@ -289,6 +278,27 @@ class FeedbackEnv(gym.Env[str, str]):
         if self._ended:
             info["episode_metrics"] = episode_metrics(self._records, self.max_turns)
         return info
+
+
+def judge_action(verifier: Verifier, task: Task, action: object) -> tuple[str, Verdict]:
+    """Read an action as every environment does, then verify it: the one place junk is handled.
+
+    Unreadable, empty and over-long actions get an ``invalid_action`` verdict with a message, and
+    ``<give_up>`` a ``gave_up`` one, without reaching the verifier. Returns the action as text
+    (empty when it was not text) and the verdict.
+    """
+    text, problem = coerce_action(action)
+    if text is None:
+        return "", Verdict.invalid(problem or "the action could not be read")
+    if len(text) > MAX_ACTION_CHARS:
+        return text, Verdict.invalid(
+            f"the reply is {len(text)} characters long; at most {MAX_ACTION_CHARS} are read"
+        )
+    if not text.strip():
+        return text, Verdict.invalid("the reply is empty")
+    if text.strip().lower() == GIVE_UP_ACTION:
+        return text, Verdict(False, 0.0, error_kind=GAVE_UP, message="gave up")
+    return text, verifier.verify(task, text)
 
 
 def user_task_id(data: Mapping[str, Any]) -> str:

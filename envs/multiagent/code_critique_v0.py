@@ -53,7 +53,7 @@ from typing import Any
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from feedback_gym.agents.policy import Policy, make_policy
-from feedback_gym.env import FeedbackEnv
+from feedback_gym.env import FeedbackEnv, judge_action
 from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import Attempt
 from feedback_gym.tasks import Task, draw_index
@@ -61,7 +61,7 @@ from feedback_gym.verdict import INVALID_ACTION
 
 from .baselines import LiteralEditor
 from .bugs import BUG_KINDS, Bug, extract_program, fence, shuffled_bugs
-from .game import CritiqueGame, judge_action
+from .game import CritiqueGame
 from .rewards import CritiqueRewards
 from .seats import SingleSeatEnv
 from .views import CritiqueAECEnv, CritiqueParallelEnv

@@ -22,7 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from feedback_gym.env import GIVE_UP_ACTION, FeedbackEnv
+from feedback_gym.env import FeedbackEnv, judge_action
 from feedback_gym.errors import ConfigError, InvalidTaskError
 from feedback_gym.feedback import Attempt, FeedbackContext, FeedbackMode, make_feedback
 from feedback_gym.tasks import Task, draw_index
@@ -42,22 +42,6 @@ RESET_OPTIONS = ("task_id", "task", "task_index")
 #: a reference-guided verbal critique (maths) before per-test results (code, Countdown).
 ORACLE_CRITIQUE_MODES = ("critique", "tests")
 VERDICT_INSTRUCTION = 'End with a line "VERDICT: correct" or "VERDICT: incorrect".'
-
-
-def judge_action(verifier: Verifier, task: Task, action: object) -> tuple[str, Verdict]:
-    """Read an answer the way ``FeedbackEnv`` does (junk gets an invalid verdict) and verify it."""
-    text, problem = coerce_action(action)
-    if text is None:
-        return "", Verdict.invalid(problem or "the action could not be read")
-    if len(text) > MAX_ACTION_CHARS:
-        return text, Verdict.invalid(
-            f"the reply is {len(text)} characters long; at most {MAX_ACTION_CHARS} are read"
-        )
-    if not text.strip():
-        return text, Verdict.invalid("the reply is empty")
-    if text.strip().lower() == GIVE_UP_ACTION:
-        return text, Verdict(False, 0.0, error_kind=GAVE_UP, message="gave up")
-    return text, verifier.verify(task, text)
 
 
 def read_critique(action: object) -> tuple[str, str | None]:
