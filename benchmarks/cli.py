@@ -11,13 +11,13 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from feedback_gym.cli import parse_kwargs
 from feedback_gym.errors import ConfigError
 
 DEFAULT_POLICY = "smollm2"
@@ -65,24 +65,6 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run_cli)
 
 
-def _parse_kwargs(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` strings as a dict, values read as JSON when they parse.
-
-    >>> _parse_kwargs(["temperature=0.7", "name=x"])
-    {'temperature': 0.7, 'name': 'x'}
-    """
-    kwargs: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--policy-kwarg expects KEY=VALUE; got {pair!r}")
-        try:
-            kwargs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key] = value
-    return kwargs
-
-
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -126,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
     config = BenchConfig(
         policy=args.policy, suite=suite, out=args.out, backend=args.backend,
         address=args.address, workers=args.workers, batch_size=args.batch_size,
-        control=not args.no_control, policy_kwargs=_parse_kwargs(args.policy_kwarg),
+        control=not args.no_control, policy_kwargs=parse_kwargs(args.policy_kwarg, "--policy-kwarg"),
         retry_errors=args.retry_errors, compare=args.compare, gpus_per_worker=args.gpus_per_worker,
     )
     summary = run_benchmark(config, progress=not args.no_progress)

@@ -12,6 +12,9 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+from feedback_gym.errors import ConfigError
 
 #: Subcommands defined in other modules, imported only when the CLI starts.
 SUBCOMMANDS: dict[str, str] = {
@@ -37,13 +40,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_kwargs(pairs: Sequence[str]) -> dict[str, object]:
-    """Turn ``key=value`` strings into kwargs, reading values as JSON when they parse."""
-    kwargs: dict[str, object] = {}
+def parse_kwargs(pairs: Sequence[str], flag: str = "--kwarg") -> dict[str, Any]:
+    """Turn ``key=value`` strings into kwargs, reading values as JSON when they parse.
+
+    >>> parse_kwargs(["temperature=0.7", "name=x"])
+    {'temperature': 0.7, 'name': 'x'}
+    """
+    kwargs: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--kwarg expects key=value; got {pair!r}")
+            raise ConfigError(f"{flag} expects KEY=VALUE; got {pair!r}")
         try:
             kwargs[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -67,7 +74,11 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
     import feedback_gym  # noqa: F401  (registers the ids)
 
-    env = gym.make(args.env_id, **_parse_kwargs(args.kwarg))
+    try:
+        kwargs = parse_kwargs(args.kwarg)
+    except ConfigError as err:
+        raise SystemExit(str(err)) from None
+    env = gym.make(args.env_id, **kwargs)
     options = {"task_id": args.task_id} if args.task_id else None
     obs, info = env.reset(seed=args.seed, options=options)
     print(f"== {args.env_id} | task {info['task_id']} ==\n\n{obs}\n")
