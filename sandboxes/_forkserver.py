@@ -48,10 +48,22 @@ import time
 import traceback
 import typing  # noqa: F401
 
-try:  # the test judge, mounted next to this file: warm, so a harness job skips compiling it
-    import feedback_gym_judge  # noqa: F401
-except ImportError:
-    pass
+
+def _import_judge() -> None:
+    """Import the test judge mounted next to this file, so a harness job skips compiling it (~5 ms).
+
+    ``-I`` leaves the script's directory off ``sys.path``, so it is added for this one import only.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    if not os.path.exists(os.path.join(here, "feedback_gym_judge.py")):
+        return
+    sys.path.insert(0, here)
+    try:
+        import feedback_gym_judge  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        sys.path.remove(here)
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -59,6 +71,9 @@ PR_SET_NO_NEW_PRIVS = 38
 _libc = ctypes.CDLL(None, use_errno=True)
 _HEADER = struct.Struct(">I")
 MAX_MESSAGE = 256 * 1024 * 1024
+#: The server cleans up after a job with ``kill(-1)``, which is only safe as one of the first processes
+#: of its own pid namespace (bubblewrap's ``--unshare-pid``, a container). Past this pid it refuses to run.
+MAX_NAMESPACE_PID = 16
 
 
 def prctl(option: int, value: int) -> None:
@@ -336,6 +351,12 @@ def _exit_code(code: object) -> int:
 
 
 def main(args: list[str]) -> None:
+    if os.getpid() > MAX_NAMESPACE_PID:
+        sys.exit(
+            f"fork server: refusing to run as pid {os.getpid()}: it must start in its own pid namespace "
+            "(after each job it kills every other process it can see)"
+        )
+    _import_judge()
     options = dict(zip(args[::2], args[1::2], strict=False))
     if "--connect" in options:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

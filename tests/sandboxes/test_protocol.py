@@ -135,3 +135,12 @@ def test_close_is_idempotent_and_final(backend):
     box.close()
     with pytest.raises(SandboxClosedError):
         box.run(Job(language="python", source="print(1)"))
+
+
+def test_fork_server_keeps_the_judge_warm(sandbox):
+    """The server imports the judge once (``-I`` keeps its directory off ``sys.path``): no job compiles it."""
+    source = "import sys\nprint('feedback_gym_judge' in sys.modules)"
+    warm = sandbox.run(Job(language="python", source=source))
+    assert warm.stdout.strip() == "True"
+    path = sandbox.run(Job(language="python", source="import sys\nprint(sys.path)"))
+    assert "/opt/feedback-gym" not in path.stdout
