@@ -70,6 +70,8 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 _libc = ctypes.CDLL(None, use_errno=True)
 _HEADER = struct.Struct(">I")
+#: What a Python job reports to the server as it ends: exit code and CPU seconds (see ``report_status``).
+_STATUS = struct.Struct(">id")
 MAX_MESSAGE = 256 * 1024 * 1024
 #: The server cleans up after a job with ``kill(-1)``, which is only safe as one of the first processes
 #: of its own pid namespace (bubblewrap's ``--unshare-pid``, a container). Past this pid it refuses to run.
@@ -114,6 +116,28 @@ def send_message(sock: socket.socket, message: dict, fds: list[int] | None = Non
         sock.sendall(data)
 
 
+class Zygote:
+    """A job process forked *before* its job arrives, already in its session, uid and environment.
+
+    Why: forking the warm interpreter, the copy-on-write faults that follow and dropping privileges cost
+    about 2 ms, most of a short job. The server pays them right after answering the previous job, while
+    the caller reads its result, so a job starts with one message to a process that is already waiting.
+    The zygote holds nothing of any job: it is forked after the previous job's processes were killed, and
+    its only link to the server, a socket, is closed before the job's code runs.
+    """
+
+    def __init__(self, pid: int, sock: socket.socket, workdir: str) -> None:
+        self.pid = pid
+        self.pidfd = os.pidfd_open(pid)
+        self.sock = sock
+        self.workdir = workdir
+
+    def close(self) -> None:
+        """Close the server's ends (the pidfd, the socket); the process itself is killed and reaped."""
+        self.sock.close()
+        os.close(self.pidfd)
+
+
 class Server:
     """Serves jobs one at a time for one worker (one uid, one work root)."""
 
@@ -124,12 +148,15 @@ class Server:
         self.root = root
         self.python = python
         self.counter = 0
+        self.zygote: Zygote | None = None
+        self.deferred_workdir: str | None = None
 
     def serve(self) -> None:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         os.makedirs(self.root, mode=0o711, exist_ok=True)
         os.chmod(os.path.dirname(self.root), 0o755)  # a tmpfs may come up 0700: jobs must traverse it
         send_message(self.sock, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
+        self.finish_deferred()
         while True:
             try:
                 request, fds = recv_message(self.sock)
@@ -139,6 +166,7 @@ class Server:
                 reply = self.run_job(request, fds)
             except Exception:  # noqa: BLE001 - report, never die on one bad request
                 reply = {"error": traceback.format_exc()}
+                self.kill_leftovers()
             finally:
                 for fd in fds:
                     try:
@@ -146,11 +174,104 @@ class Server:
                     except OSError:
                         pass
             send_message(self.sock, reply)
+            self.finish_deferred()
+
+    def next_workdir(self) -> str:
+        self.counter += 1
+        return os.path.join(self.root, f"job{self.counter}")
 
     # -- one job -------------------------------------------------------------------------------
     def run_job(self, request: dict, fds: list[int]) -> dict:
-        self.counter += 1
-        workdir = os.path.join(self.root, f"job{self.counter}")
+        zygote, self.zygote = self.zygote, None
+        if zygote is None:
+            zygote = self.spawn(self.next_workdir())
+        workdir = zygote.workdir
+        try:
+            self.write_files(request, workdir)
+            job = {key: request.get(key) for key in ("language", "argv", "limits", "env", "nproc")}
+            start = time.monotonic()
+            try:
+                send_message(zygote.sock, job, fds)
+            except OSError:  # the zygote died while it waited (never expected): one fresh try
+                self.kill_leftovers()
+                zygote.close()
+                zygote = self.spawn(workdir)
+                start = time.monotonic()
+                send_message(zygote.sock, job, fds)
+            for fd in fds:
+                os.close(fd)
+            fds.clear()
+            reply = self.wait_job(zygote, float(request["limits"]["wall_seconds"]), start)
+        finally:
+            zygote.close()
+        if reply.pop("reported") and not request.get("collect"):
+            # Everything is SIGKILLed already; reaping waits for the kernel to tear the processes down,
+            # which the caller need not wait for: it happens right after the reply, before the next job.
+            self.deferred_workdir = workdir
+            reply["files"] = {}
+            return reply
+        self.kill_leftovers()
+        reply["files"] = self.collect(request, workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+        return reply
+
+    def wait_job(self, zygote: Zygote, wall_seconds: float, start: float) -> dict:
+        """Wait for the job's status report or its exit, or kill it at the wall-clock limit.
+
+        A Python job reports (exit code, CPU seconds) on its socket as its last act; that report ends it:
+        every process is killed at once. A report can only end a job early, never extend or excuse it,
+        so a program forging one gains nothing it could not get from ``os._exit``. Anything but a
+        well-formed report (an exec'd program closes the socket; a program may write junk) is ignored,
+        and the job's exit is awaited instead.
+        """
+        watched = [zygote.sock, zygote.pidfd]
+        deadline = start + wall_seconds
+        while True:
+            ready, _, _ = select.select(watched, [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(zygote.pid, signal.SIGKILL)
+                return self.reap_job(zygote, start, timed_out=True)
+            if zygote.pidfd in ready:
+                return self.reap_job(zygote, start, timed_out=False)
+            try:
+                data = zygote.sock.recv(64, socket.MSG_DONTWAIT)
+            except OSError:
+                data = b""
+            if len(data) == _STATUS.size:
+                code, cpu = _STATUS.unpack(data)
+                duration = time.monotonic() - start
+                self.kill_all()
+                return {
+                    "exit_code": code & 0xFF,
+                    "timed_out": False,
+                    "duration": duration,
+                    "cpu_seconds": cpu,
+                    "reported": True,
+                }
+            watched = [zygote.pidfd]  # EOF or junk: only the exit counts now
+
+    @staticmethod
+    def reap_job(zygote: Zygote, start: float, timed_out: bool) -> dict:
+        _, status, rusage = os.wait4(zygote.pid, 0)
+        return {
+            "exit_code": os.waitstatus_to_exitcode(status),
+            "timed_out": timed_out,
+            "duration": time.monotonic() - start,
+            "cpu_seconds": rusage.ru_utime + rusage.ru_stime,
+            "reported": False,
+        }
+
+    def finish_deferred(self) -> None:
+        """After the reply: reap the last job's processes, drop its dir, fork the next job's process."""
+        if self.deferred_workdir is not None:
+            self.kill_leftovers()
+            shutil.rmtree(self.deferred_workdir, ignore_errors=True)
+            self.deferred_workdir = None
+        if self.zygote is None:
+            self.zygote = self.spawn(self.next_workdir())
+
+    def write_files(self, request: dict, workdir: str) -> None:
+        """Create the job's work dir with its files, owned by the job's uid."""
         shutil.rmtree(workdir, ignore_errors=True)
         os.mkdir(workdir, 0o700)
         files = dict(request.get("files", {}))
@@ -167,29 +288,9 @@ class Server:
                 os.chown(os.path.join(dirpath, name), self.uid, self.gid)
         os.chown(workdir, self.uid, self.gid)
 
-        limits = request["limits"]
-        start = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # the job
-            try:
-                self.child(request, fds, workdir)
-            finally:
-                os._exit(127)
-        for fd in fds:
-            os.close(fd)
-        fds.clear()
-        timed_out = False
-        pidfd = os.pidfd_open(pid)
-        try:
-            ready, _, _ = select.select([pidfd], [], [], float(limits["wall_seconds"]))
-            if not ready:
-                timed_out = True
-                os.kill(pid, signal.SIGKILL)
-        finally:
-            os.close(pidfd)
-        _, status, rusage = os.wait4(pid, 0)
-        duration = time.monotonic() - start
-        self.kill_leftovers()
+    @staticmethod
+    def collect(request: dict, workdir: str) -> dict[str, str]:
+        """The files the job asked to bring back (base64), never following a link out of its dir."""
         collected = {}
         for name in request.get("collect", ()):
             path = os.path.join(workdir, name)
@@ -198,37 +299,46 @@ class Server:
             if inside and os.path.isfile(path) and not os.path.islink(path):
                 with open(path, "rb") as fh:
                     collected[name] = base64.b64encode(fh.read(64 * 1024 * 1024)).decode()
-        shutil.rmtree(workdir, ignore_errors=True)
-        exit_code = os.waitstatus_to_exitcode(status)
-        return {
-            "exit_code": exit_code,
-            "timed_out": timed_out,
-            "duration": duration,
-            "cpu_seconds": rusage.ru_utime + rusage.ru_stime,
-            "files": collected,
-        }
+        return collected
 
-    def kill_leftovers(self) -> None:
-        """Kill and reap every process left in this namespace (daemons, orphans) except ourselves."""
+    @staticmethod
+    def kill_all() -> None:
+        """SIGKILL every process of this namespace but ourselves (``setsid`` daemons included)."""
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
             pass  # nothing left
+
+    def kill_leftovers(self) -> None:
+        """Kill and reap every process left in this namespace (daemons, orphans) except ourselves."""
+        self.kill_all()
         while True:
             try:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 return
 
-    def child(self, request: dict, fds: list[int], workdir: str) -> None:
-        """Set up and become the job. Never returns."""
+    # -- the job process -----------------------------------------------------------------------
+    def spawn(self, workdir: str) -> Zygote:
+        """Fork the process that will run the next job, in ``workdir`` (see :class:`Zygote`)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ours.close()
+                self.child(theirs, workdir)
+            finally:
+                os._exit(127)
+        theirs.close()
+        return Zygote(pid, ours, workdir)
+
+    def child(self, sock: socket.socket, workdir: str) -> None:
+        """Drop to the job's uid, wait for the job, set it up and become it. Never returns."""
         try:
             os.setsid()
-            for target, fd in enumerate(fds):
-                os.dup2(fd, target)
-            os.closerange(len(fds), 1 << 16)
-            if len(fds) < 4:  # no channel: fd 3 stays closed
-                pass
+            keep = sock.fileno()
+            os.closerange(0, keep)  # the server's socket and every other fd of the server
+            os.closerange(keep + 1, 1 << 16)
             for sig in (
                 signal.SIGPIPE,
                 signal.SIGINT,
@@ -239,6 +349,41 @@ class Server:
                 signal.SIGCHLD,
             ):
                 signal.signal(sig, signal.SIG_DFL)
+            os.setgroups([])
+            os.setgid(self.gid)
+            os.setuid(self.uid)
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            prctl(PR_SET_DUMPABLE, 1)  # a normal process for itself; the harness turns this off
+            os.environ.clear()
+            os.environ.update(
+                {
+                    "PATH": "/usr/local/bin:/usr/bin:/bin",
+                    "HOME": workdir,
+                    "TMPDIR": workdir,
+                    "LANG": "C.UTF-8",
+                    "LC_ALL": "C.UTF-8",
+                    "PYTHONDONTWRITEBYTECODE": "1",
+                    "PYTHONHASHSEED": "0",
+                    "PYTHONIOENCODING": "utf-8",
+                }
+            )
+            warm_up(sock.fileno())
+        except BaseException:  # noqa: BLE001
+            os._exit(126)
+        try:
+            request, fds = recv_message(sock)
+        except BaseException:  # noqa: BLE001 - the server went away: no job will come
+            os._exit(0)
+        try:
+            # The job's fds become 0..n-1 and the socket fd n, the job's status line to the server.
+            own = sock.detach()
+            spare = max([own, *fds]) + 1  # a free number above all of them, out of every dup2's way
+            os.dup2(own, spare)
+            for target, fd in enumerate(fds):  # fds arrive lowest-first, so no dup2 clobbers a later one
+                os.dup2(fd, target)
+            status_fd = len(fds)
+            os.dup2(spare, status_fd, inheritable=False)  # close-on-exec: an exec'd program drops it
+            os.closerange(status_fd + 1, 1 << 16)
             os.chdir(workdir)
             limits = request["limits"]
             cpu = max(1, int(-(-float(limits["cpu_seconds"]) // 1)))
@@ -251,34 +396,17 @@ class Server:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if request.get("nproc", True):
                 resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["processes"]),) * 2)
-            os.setgroups([])
-            os.setgid(self.gid)
-            os.setuid(self.uid)
-            prctl(PR_SET_NO_NEW_PRIVS, 1)
-            prctl(PR_SET_DUMPABLE, 1)  # a normal process for itself; the harness turns this off
-            env = {
-                "PATH": "/usr/local/bin:/usr/bin:/bin",
-                "HOME": workdir,
-                "TMPDIR": workdir,
-                "LANG": "C.UTF-8",
-                "LC_ALL": "C.UTF-8",
-                "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONHASHSEED": "0",
-                "PYTHONIOENCODING": "utf-8",
-            }
-            env.update(request.get("env", {}))
-            os.environ.clear()
-            os.environ.update(env)
+            os.environ.update(request.get("env") or {})
         except BaseException:  # noqa: BLE001
             os.write(2, b"sandbox: job set-up failed\n" + traceback.format_exc().encode())
             os._exit(126)
-        argv = list(request.get("argv", ()))
+        argv = list(request.get("argv") or ())
         if request.get("language") == "python":
-            os._exit(run_python(workdir, argv))
+            report_status(run_python(workdir, argv), status_fd)
         try:
             if argv and argv[0] in ("python", "python3"):
                 argv[0] = self.python
-            os.execvpe(argv[0], argv, env)
+            os.execvpe(argv[0], argv, dict(os.environ))
         except OSError as err:
             os.write(2, f"sandbox: cannot execute {argv[0]!r}: {err.strerror}\n".encode())
             os._exit(127)
@@ -336,6 +464,41 @@ def run_python(workdir: str, argv: list[str]) -> int:
         except BaseException:  # noqa: BLE001 - a closed pipe (capped output) is not our problem
             pass
     return code
+
+
+def warm_up(fd: int) -> None:
+    """Run once, with nothing of a job, what every job runs: decoding, standard streams, compile, exec.
+
+    A forked process pays a copy-on-write fault for each page it first
+    writes (reference counts make every touched object a write); this pays the common ones while the
+    process waits for its job instead of after the job arrived.
+    """
+    json.loads(json.dumps({"language": "python", "argv": [], "limits": {"wall_seconds": 1.0}, "env": {}}))
+    for mode in ("r", "w"):
+        raw = io.FileIO(fd, mode, closefd=False)
+        buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+        io.TextIOWrapper(buffered, encoding="utf-8", errors="backslashreplace").detach()
+    exec(compile("def f(x):\n    return [x]\nf(1)\n", "main.py", "exec"), {"__builtins__": __builtins__})
+    judge = sys.modules.get("feedback_gym_judge")
+    if judge is not None:
+        judge.warm_up()
+
+
+def report_status(code: int, status_fd: int) -> None:
+    """End a Python job: close its output (the caller sees EOF now), tell the server how it ended, exit.
+
+    The server then kills every process at once and answers, without waiting for the kernel to tear
+    this one down (~1 ms for a forked interpreter).
+    """
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
+    os.closerange(0, status_fd)
+    try:
+        os.write(status_fd, _STATUS.pack(code, cpu))
+    except OSError:
+        pass
+    os._exit(code)
 
 
 def _exit_code(code: object) -> int:

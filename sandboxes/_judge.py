@@ -208,13 +208,9 @@ def start_candidate_fork(keep_stdout: bool = True) -> tuple[int, socket.socket]:
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             os.close(null)
-            keep = {0, 1, 2, candidate_end.fileno()}
-            for fd in range(3, 1024):
-                if fd not in keep:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            own = candidate_end.fileno()  # keep 0-2 and this socket; the channel and the rest go
+            os.closerange(3, own)
+            os.closerange(own + 1, 1 << 16)
             sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
             serve_candidate(candidate_end)
         except BaseException:  # noqa: BLE001
@@ -235,10 +231,8 @@ def start_candidate_exec() -> tuple[int, socket.socket]:
             sys.executable,
             "-I",
             "-S",
-            # This module's own copy in the work dir (isolated mode does not put the script dir on sys.path).
-            os.path.abspath(
-                "feedback_gym_judge.py" if os.path.exists("feedback_gym_judge.py") else sys.argv[0]
-            ),
+            # The copy the harness ships in the work dir (the server's warm one is not readable by jobs).
+            os.path.abspath("feedback_gym_judge.py" if os.path.exists("feedback_gym_judge.py") else __file__),
             "--candidate",
             str(candidate_end.fileno()),
         ],
@@ -419,7 +413,32 @@ def _short(value: object, limit: int = 500) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def run_tests(spec: dict, judge: Judge, emit) -> None:  # noqa: ANN001
+def compile_tests(tests: list[str]) -> list[object]:
+    """Each test compiled (asserts rewritten to record input/expected/got), or its SyntaxError.
+
+    Done while the candidate process loads its program on the other core.
+    """
+    compiled: list[object] = []
+    for test in tests:
+        try:
+            tree = _EqualityRecorder().visit(ast.parse(test, "<test>", "exec"))
+            compiled.append(compile(ast.fix_missing_locations(tree), "<test>", "exec"))
+        except SyntaxError as exc:
+            compiled.append(exc)
+    return compiled
+
+
+def warm_up() -> None:
+    """Compile a test and round-trip a value once, with no job's data.
+
+    The fork server calls this in a process waiting for its job, so a harness job finds these code
+    paths' pages already copied.
+    """
+    compile_tests(["assert f(1, x=[2]) == (3, {4: 'five'})"])
+    decode(json.loads(json.dumps(encode([(1, "a"), {2: {3.0}}, None]))))
+
+
+def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:  # noqa: ANN001
     namespace: dict = {"__builtins__": builtins, "__name__": "__tests__"}
     last: dict = {}
 
@@ -453,7 +472,7 @@ def run_tests(spec: dict, judge: Judge, emit) -> None:  # noqa: ANN001
         for index in range(len(spec["tests"])):
             emit(index, False, "internal_error", f"the test set-up failed: {type(exc).__name__}: {exc}")
         return
-    for index, test in enumerate(spec["tests"]):
+    for index, code in enumerate(compiled):
         last.clear()
         if judge.load_error is not None:
             emit(
@@ -464,11 +483,8 @@ def run_tests(spec: dict, judge: Judge, emit) -> None:  # noqa: ANN001
                 detail=judge.load_error.get("traceback"),
             )
             continue
-        try:
-            tree = _EqualityRecorder().visit(ast.parse(test, "<test>", "exec"))
-            code = compile(ast.fix_missing_locations(tree), "<test>", "exec")
-        except SyntaxError as exc:
-            emit(index, False, "internal_error", f"the test does not compile: {exc}")
+        if isinstance(code, SyntaxError):
+            emit(index, False, "internal_error", f"the test does not compile: {code}")
             continue
         judge.deadline = time.monotonic() + judge.timeout
         try:
@@ -512,9 +528,10 @@ def main() -> None:
             last_flush[0] = time.monotonic()
 
     judge = Judge(pid, sock, float(spec["timeout"]))
+    compiled = compile_tests(spec["tests"])
     judge.await_load()
     try:
-        run_tests(spec, judge, emit)
+        run_tests(spec, judge, emit, compiled)
     finally:
         judge.stop(wait=False)
         channel.write(json.dumps({"nonce": nonce, "done": True}) + "\n")

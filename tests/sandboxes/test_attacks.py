@@ -295,3 +295,42 @@ def test_collected_files_never_follow_links_out_of_the_work_dir(single):
     )
     assert result.ok, result
     assert result.files == {}
+
+
+def test_forged_status_report_only_ends_the_job_early(single):
+    """A Python job tells the server how it ended on fd 3; forging that report can only cut the job short."""
+    source = (
+        "import os, struct, time\n"
+        "print('before', flush=True)\n"
+        "os.write(3, struct.pack('>id', 0, 0.0))\n"
+        "time.sleep(30)\n"
+        "print('after the forged report')\n"
+    )
+    result, elapsed = run(single, source, limits=FAST.replace(wall_seconds=20))
+    assert not result.timed_out and elapsed < 10, (result, elapsed)
+    assert "after" not in result.stdout
+    assert_serves(single)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import os\nos.write(3, b'junk')\nraise SystemExit(7)\n",
+        "import os\nos.write(3, b'x' * 100000)\nraise SystemExit(7)\n",
+        "import os\nos.close(3)\nraise SystemExit(7)\n",
+    ],
+    ids=["junk", "flood", "closed"],
+)
+def test_junk_on_the_status_line_is_ignored(single, source):
+    """Anything but a well-formed report leaves the server waiting for the real exit."""
+    result, _ = run(single, source)
+    assert result.exit_code == 7, result
+    assert_serves(single)
+
+
+def test_job_fds_are_only_its_streams_and_status_line(single):
+    """No fd of the server leaks into a job; an exec'd program does not even keep the status line."""
+    python = run(single, "import os\nprint(sorted(int(fd) for fd in os.listdir('/proc/self/fd')))")[0]
+    assert python.stdout == "[0, 1, 2, 3, 4]\n"  # 4 is the directory listdir itself opened
+    shell = single.run(Job(argv=["/bin/sh", "-c", "ls /proc/$$/fd"], limits=FAST))
+    assert shell.stdout.split() == ["0", "1", "2"]
