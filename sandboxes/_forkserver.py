@@ -367,7 +367,6 @@ class Server:
                     "PYTHONIOENCODING": "utf-8",
                 }
             )
-            warm_up(sock.fileno())
         except BaseException:  # noqa: BLE001
             os._exit(126)
         try:
@@ -464,24 +463,6 @@ def run_python(workdir: str, argv: list[str]) -> int:
         except BaseException:  # noqa: BLE001 - a closed pipe (capped output) is not our problem
             pass
     return code
-
-
-def warm_up(fd: int) -> None:
-    """Run once, with nothing of a job, what every job runs: decoding, standard streams, compile, exec.
-
-    A forked process pays a copy-on-write fault for each page it first
-    writes (reference counts make every touched object a write); this pays the common ones while the
-    process waits for its job instead of after the job arrived.
-    """
-    json.loads(json.dumps({"language": "python", "argv": [], "limits": {"wall_seconds": 1.0}, "env": {}}))
-    for mode in ("r", "w"):
-        raw = io.FileIO(fd, mode, closefd=False)
-        buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
-        io.TextIOWrapper(buffered, encoding="utf-8", errors="backslashreplace").detach()
-    exec(compile("def f(x):\n    return [x]\nf(1)\n", "main.py", "exec"), {"__builtins__": __builtins__})
-    judge = sys.modules.get("feedback_gym_judge")
-    if judge is not None:
-        judge.warm_up()
 
 
 def report_status(code: int, status_fd: int) -> None:

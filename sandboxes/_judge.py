@@ -231,8 +231,7 @@ def start_candidate_exec() -> tuple[int, socket.socket]:
             sys.executable,
             "-I",
             "-S",
-            # The copy the harness ships in the work dir (the server's warm one is not readable by jobs).
-            os.path.abspath("feedback_gym_judge.py" if os.path.exists("feedback_gym_judge.py") else __file__),
+            __file__,  # this module by path: the copy the fork server imported (-I adds no sys.path entry)
             "--candidate",
             str(candidate_end.fileno()),
         ],
@@ -426,16 +425,6 @@ def compile_tests(tests: list[str]) -> list[object]:
         except SyntaxError as exc:
             compiled.append(exc)
     return compiled
-
-
-def warm_up() -> None:
-    """Compile a test and round-trip a value once, with no job's data.
-
-    The fork server calls this in a process waiting for its job, so a harness job finds these code
-    paths' pages already copied.
-    """
-    compile_tests(["assert f(1, x=[2]) == (3, {4: 'five'})"])
-    decode(json.loads(json.dumps(encode([(1, "a"), {2: {3.0}}, None]))))
 
 
 def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:  # noqa: ANN001

@@ -32,26 +32,17 @@ str, bytes, list, tuple, dict, set, frozenset) can be returned; anything else is
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from feedback_gym.sandboxes.base import ExecResult, Job, Limits, Sandbox
 from feedback_gym.sandboxes.languages import BINARY, COMPILERS, binary_job, compile_job
 
-JUDGE_SOURCE = Path(__file__).with_name("_judge.py")
-#: The job's main.py: the judge itself is warm in the fork server (or imported from the work dir).
+#: The job's main.py: every backend's fork server has the judge imported (``_forkserver._import_judge``).
 JUDGE_STUB = "import feedback_gym_judge\nfeedback_gym_judge.main()\n"
-
-
-@functools.cache
-def _judge_source() -> str:
-    return JUDGE_SOURCE.read_text()
-
 
 #: Error kinds of a :class:`TestOutcome` (the same strings as ``feedback_gym.verdict``).
 WRONG_ANSWER = "wrong_answer"
@@ -179,7 +170,7 @@ def check_function(
     job = Job(
         language="python",
         source=JUDGE_STUB,
-        files={"candidate.py": program, "feedback_gym_judge.py": _judge_source()},
+        files={"candidate.py": program},
         stdin=json.dumps(spec),
         channel=True,
         limits=limits.replace(wall_seconds=wall, cpu_seconds=max(limits.cpu_seconds, wall)),

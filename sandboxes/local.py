@@ -86,6 +86,10 @@ def bwrap_argv(python: str, uid: int) -> list[str]:
             argv += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             argv += ["--ro-bind", str(target), str(target)]
+    # bubblewrap makes missing parent dirs 0700: jobs (another uid) could not read the loader's cache
+    # or the judge's file behind them.
+    argv += ["--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/opt"]
+    argv += ["--perms", "0755", "--dir", str(Path(SERVER_PATH).parent)]
     for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"):
         if os.path.exists(etc):
             argv += ["--ro-bind", etc, etc]
