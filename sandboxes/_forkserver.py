@@ -149,7 +149,8 @@ class Server:
         self.python = python
         self.counter = 0
         self.zygote: Zygote | None = None
-        self.deferred_workdir: str | None = None
+        #: The job that reported its end: its processes are stopped, to be killed after the reply.
+        self.deferred: Zygote | None = None
 
     def serve(self) -> None:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -186,6 +187,7 @@ class Server:
         if zygote is None:
             zygote = self.spawn(self.next_workdir())
         workdir = zygote.workdir
+        deferred = False
         try:
             self.write_files(request, workdir)
             job = {key: request.get(key) for key in ("language", "argv", "limits", "env", "nproc")}
@@ -202,27 +204,30 @@ class Server:
                 os.close(fd)
             fds.clear()
             reply = self.wait_job(zygote, float(request["limits"]["wall_seconds"]), start)
-        finally:
-            zygote.close()
-        if reply.pop("reported") and not request.get("collect"):
-            # Everything is SIGKILLed already; reaping waits for the kernel to tear the processes down,
-            # which the caller need not wait for: it happens right after the reply, before the next job.
-            self.deferred_workdir = workdir
-            reply["files"] = {}
+            if reply.pop("reported") and not request.get("collect"):
+                # Every process is stopped. Killing them makes the kernel tear them down (~1 ms of CPU
+                # each, which would keep this server off the cores): that happens right after the reply.
+                self.deferred = zygote
+                deferred = True
+                reply["files"] = {}
+                reply["stopped"] = True  # the caller reads the pipes now, not waiting for EOF
+                return reply
+            self.kill_leftovers()
+            reply["files"] = self.collect(request, workdir)
+            shutil.rmtree(workdir, ignore_errors=True)
             return reply
-        self.kill_leftovers()
-        reply["files"] = self.collect(request, workdir)
-        shutil.rmtree(workdir, ignore_errors=True)
-        return reply
+        finally:
+            if not deferred:
+                zygote.close()
 
     def wait_job(self, zygote: Zygote, wall_seconds: float, start: float) -> dict:
         """Wait for the job's status report or its exit, or kill it at the wall-clock limit.
 
-        A Python job reports (exit code, CPU seconds) on its socket as its last act; that report ends it:
-        every process is killed at once. A report can only end a job early, never extend or excuse it,
-        so a program forging one gains nothing it could not get from ``os._exit``. Anything but a
-        well-formed report (an exec'd program closes the socket; a program may write junk) is ignored,
-        and the job's exit is awaited instead.
+        A Python job reports (exit code, CPU seconds) on its socket as its last act; that report ends
+        it: every process is stopped at once, and killed once the caller has its answer. A report can
+        only end a job early, never extend or excuse it, so a program forging one gains nothing it could
+        not get from ``os._exit``. Anything but a well-formed report (an exec'd program closes the
+        socket; a program may write junk) is ignored, and the job's exit is awaited instead.
         """
         watched = [zygote.sock, zygote.pidfd]
         deadline = start + wall_seconds
@@ -240,7 +245,7 @@ class Server:
             if len(data) == _STATUS.size:
                 code, cpu = _STATUS.unpack(data)
                 duration = time.monotonic() - start
-                self.kill_all()
+                self.kill_all(signal.SIGSTOP)  # nothing of the job runs past this; killed after the reply
                 return {
                     "exit_code": code & 0xFF,
                     "timed_out": False,
@@ -248,7 +253,12 @@ class Server:
                     "cpu_seconds": cpu,
                     "reported": True,
                 }
-            watched = [zygote.pidfd]  # EOF or junk: only the exit counts now
+            # EOF or junk: only the exit counts now, and a report still to come must not wait for us.
+            watched = [zygote.pidfd]
+            try:
+                zygote.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     @staticmethod
     def reap_job(zygote: Zygote, start: float, timed_out: bool) -> dict:
@@ -262,11 +272,12 @@ class Server:
         }
 
     def finish_deferred(self) -> None:
-        """After the reply: reap the last job's processes, drop its dir, fork the next job's process."""
-        if self.deferred_workdir is not None:
+        """After the reply: kill and reap the last job's processes, drop its dir, fork the next job's."""
+        if self.deferred is not None:
             self.kill_leftovers()
-            shutil.rmtree(self.deferred_workdir, ignore_errors=True)
-            self.deferred_workdir = None
+            self.deferred.close()
+            shutil.rmtree(self.deferred.workdir, ignore_errors=True)
+            self.deferred = None
         if self.zygote is None:
             self.zygote = self.spawn(self.next_workdir())
 
@@ -302,10 +313,10 @@ class Server:
         return collected
 
     @staticmethod
-    def kill_all() -> None:
-        """SIGKILL every process of this namespace but ourselves (``setsid`` daemons included)."""
+    def kill_all(sig: int = signal.SIGKILL) -> None:
+        """Signal every process of this namespace but ourselves (``setsid`` daemons included)."""
         try:
-            os.kill(-1, signal.SIGKILL)
+            os.kill(-1, sig)
         except ProcessLookupError:
             pass  # nothing left
 
@@ -401,7 +412,8 @@ class Server:
             os._exit(126)
         argv = list(request.get("argv") or ())
         if request.get("language") == "python":
-            report_status(run_python(workdir, argv), status_fd)
+            status_line = os.fstat(status_fd)
+            report_status(run_python(workdir, argv), status_fd, (status_line.st_dev, status_line.st_ino))
         try:
             if argv and argv[0] in ("python", "python3"):
                 argv[0] = self.python
@@ -465,18 +477,24 @@ def run_python(workdir: str, argv: list[str]) -> int:
     return code
 
 
-def report_status(code: int, status_fd: int) -> None:
-    """End a Python job: close its output (the caller sees EOF now), tell the server how it ended, exit.
+def report_status(code: int, status_fd: int, identity: tuple[int, int]) -> None:
+    """End a Python job: close its output (the caller sees EOF now), tell the server how it ended, wait.
 
-    The server then kills every process at once and answers, without waiting for the kernel to tear
-    this one down (~1 ms for a forked interpreter).
+    The server then stops every process of the job, answers, and only then kills them: the kernel's
+    tear-down of an exiting interpreter (~1 ms of CPU) does not delay the answer. If the program
+    replaced or closed the status fd (``identity`` is its device and inode), or the server stopped
+    listening after junk on it, the job simply exits and the server goes by the exit.
     """
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime
     os.closerange(0, status_fd)
     try:
-        os.write(status_fd, _STATUS.pack(code, cpu))
+        line = os.fstat(status_fd)
+        if (line.st_dev, line.st_ino) == identity:
+            status = socket.socket(fileno=status_fd)
+            status.send(_STATUS.pack(code, cpu), socket.MSG_NOSIGNAL)
+            status.recv(1)  # the server stops and kills us; EOF if it stopped listening or went away
     except OSError:
         pass
     os._exit(code)

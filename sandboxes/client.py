@@ -96,8 +96,10 @@ class _CappedReader:
             data = os.read(self.fd, _READ)
         except BlockingIOError:
             return True
-        if not data:
-            return False
+        return bool(data) and self._keep(data)
+
+    def _keep(self, data: bytes) -> bool:
+        """Store data up to the cap; False once capped."""
         room = self.cap - self.size
         if len(data) > room:
             self.chunks.append(data[:room])
@@ -107,6 +109,16 @@ class _CappedReader:
         self.chunks.append(data)
         self.size += len(data)
         return True
+
+    def drain(self) -> None:
+        """Read what the pipe holds now, without waiting for its writers to close it."""
+        while True:
+            try:
+                data = os.read(self.fd, _READ)
+            except BlockingIOError:
+                return
+            if not data or not self._keep(data):
+                return
 
     def text(self) -> str:
         out = b"".join(self.chunks).decode("utf-8", "replace")
@@ -168,6 +180,13 @@ def _wait(sock: socket.socket, readers: list[_CappedReader], deadline: float) ->
                         raise ServerDiedError(f"the fork server died: {err}") from err
                     for fd in _fds:
                         os.close(fd)
+                    if reply.get("stopped"):
+                        # Every process of the job was stopped before this answer: what they wrote is in
+                        # the pipes now, and their ends close only when the server kills them, later.
+                        for reader in readers:
+                            if not reader.closed:
+                                reader.drain()
+                        return reply
                 elif not key.data.read():
                     selector.unregister(key.fd)
                     key.data.close()

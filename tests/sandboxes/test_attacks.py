@@ -334,3 +334,14 @@ def test_job_fds_are_only_its_streams_and_status_line(single):
     assert python.stdout == "[0, 1, 2, 3, 4]\n"  # 4 is the directory listdir itself opened
     shell = single.run(Job(argv=["/bin/sh", "-c", "ls /proc/$$/fd"], limits=FAST))
     assert shell.stdout.split() == ["0", "1", "2"]
+
+
+def test_a_program_reusing_fd_3_keeps_its_file_intact(single):
+    """The end-of-job report goes only to the server's socket, never into a file that took its fd number."""
+    source = (
+        "import os\nos.close(3)\n"
+        "fd = os.open('mine.txt', os.O_WRONLY | os.O_CREAT, 0o600)\nassert fd == 3\nos.write(fd, b'mine')\n"
+    )
+    result = single.run(Job(language="python", source=source, limits=FAST, collect=["mine.txt"]))
+    assert result.exit_code == 0, result
+    assert result.files["mine.txt"] == b"mine"
