@@ -13,7 +13,6 @@ import selectors
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 
 from feedback_gym.sandboxes import _forkserver as wire
 from feedback_gym.sandboxes.base import (
@@ -55,7 +54,7 @@ def job_request(job: Job, nproc: bool = True) -> dict:
         },
         "executables": list(job.executables),
         "collect": list(job.collect),
-        "limits": asdict(job.limits),
+        "limits": dict(vars(job.limits)),  # a flat dataclass: no need for asdict's deep copy
         "env": dict(job.env),
         "nproc": nproc,
     }
