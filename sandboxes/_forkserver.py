@@ -7,13 +7,18 @@ boundary; it is never imported by the environment process. It owns no job data b
   stdout/stderr/channel pipes itself and passes the file descriptors over a Unix socket (SCM_RIGHTS).
   So the server never reads a job's input or output: a job cannot find another job's hidden tests or
   verdicts in leftover heap memory of the process it was forked from.
-- Per job: a fresh work dir; a fork; in the child ``setsid``, rlimits, a scrubbed environment, then the
-  drop to the worker's unprivileged uid with ``no_new_privs`` (no capabilities survive); Python jobs run
-  in the already-warm interpreter (no exec), other jobs ``execve``.
-- The server waits on a pidfd with the wall-clock deadline, kills the job on timeout, and then kills
-  *every* process that is left (``kill(-1, SIGKILL)`` kills all processes of the namespace except the
-  namespace's init and the server itself, including ``setsid`` daemons), reaping them as a child
-  subreaper. Only then does it answer, so nothing outlives a job.
+- Per job: a fresh work dir and a process forked from the server *before* the job arrived (the
+  ``Zygote``: already in its own session, under the worker's unprivileged uid with ``no_new_privs``, in
+  a scrubbed environment, holding nothing but a socket to the server), so a job starts with one message.
+  On that message it takes the job's fds and rlimits and runs it: Python jobs in the already-warm
+  interpreter (no exec), other jobs by ``execve``.
+- The server waits on a pidfd with the wall-clock deadline and kills the job on timeout; a Python job
+  instead reports its exit code on its socket as its last act. Then *every* process that is left is
+  signalled (``kill(-1, ...)`` reaches all processes of the namespace except its init and the server,
+  ``setsid`` daemons included): after a report they are stopped, the caller gets its answer, and only
+  then are they killed and reaped (the kernel's tear-down of a forked interpreter costs ~1 ms of CPU);
+  otherwise they are killed and reaped before the answer. Either way nothing of a job runs after its
+  answer, and the next job's process is forked only once they are gone.
 
 Wire format (both directions): 4-byte big-endian length, then a JSON object. A job request carries its
 fds [stdin, stdout, stderr, (channel)] as ancillary data on its first bytes.

@@ -11,8 +11,9 @@ once per job. Isolation, layer by layer:
 - **Network**: a fresh network namespace with only its own loopback: the host's loopback is unreachable.
 - **Processes**: a private pid namespace per worker; each job runs as the worker's own unprivileged uid
   (one uid per worker, locked with ``flock`` across processes, so ``RLIMIT_NPROC`` really bounds the
-  job), with ``no_new_privs`` and no capabilities; after every job the server kills every process left
-  in its namespace (``setsid`` daemons included) before answering.
+  job), with ``no_new_privs`` and no capabilities; after every job the server stops (or kills) every
+  process left in its namespace (``setsid`` daemons included) before answering, and kills and reaps
+  them all before the next job.
 - **Resources**: rlimits for CPU, address space, file size, open files, processes; wall clock enforced
   from outside; stdout/stderr capped by the client.
 - **Environment**: scrubbed: the server starts with an empty environment, jobs get a fixed one.
