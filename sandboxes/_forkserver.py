@@ -127,8 +127,9 @@ class Zygote:
     Why: forking the warm interpreter, the copy-on-write faults that follow and dropping privileges cost
     about 2 ms, most of a short job. The server pays them right after answering the previous job, while
     the caller reads its result, so a job starts with one message to a process that is already waiting.
-    The zygote holds nothing of any job: it is forked after the previous job's processes were killed, and
-    its only link to the server, a socket, is closed before the job's code runs.
+    The zygote holds nothing of any job: it is forked after the previous job's processes were killed.
+    Its only link to the server, a socket, becomes the job's status line (``report_status``): the one
+    thing the server reads from it is a fixed-size report, which can only end the job early.
     """
 
     def __init__(self, pid: int, sock: socket.socket, workdir: str) -> None:
