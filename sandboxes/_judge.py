@@ -378,16 +378,13 @@ class Judge:
             self.sock.close()
             self.sock = None
 
-    def stop(self, wait: bool = True) -> None:
-        """Kill the candidate; without ``wait`` the sandbox reaps it (one less wake-up per check)."""
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+    def stop(self) -> None:
+        """Hang up on the candidate and kill it (a hung one, before a fresh interpreter replaces it)."""
+        self.release()
         if self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)
-                if wait:
-                    os.waitpid(self.pid, 0)
+                os.waitpid(self.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
             self.pid = 0
