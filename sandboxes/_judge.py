@@ -1,23 +1,31 @@
 """The judge: runs hidden function tests against a candidate program it keeps at arm's length.
 
-Standard library only. It runs as the job's ``main.py`` inside a sandbox; the candidate's source is
-``candidate.py`` next to it. The hidden tests arrive on stdin *after* the candidate process has been
-split off, and the verdict leaves on fd 3, a pipe only the judge holds. See ``harness.py`` for the threat
-model; in short:
+Standard library only. The fork server imports it once at start (from a read-only path) and runs it in
+the job's init process: pid 1 of the job's namespaces, non-dumpable, with a ``sys.path`` that holds the
+read-only standard library alone. The program under test, ``candidate.py`` in the work dir, runs in
+another process. See ``harness.py`` for the threat model; in short:
 
-1. The judge makes itself non-dumpable, so no process of the same uid can ptrace it or read its
-   ``/proc/<pid>/mem``, ``fd`` or ``environ``.
-2. It forks the candidate process *before* reading stdin. The candidate closes stdin and fd 3 before
-   any candidate code runs, so it never holds the tests (not on disk, not in its memory, not in an fd).
-3. Every call ``candidate(...)`` in a test is a round trip over a socket: arguments go out as plain data,
-   the return value comes back as JSON that the judge decodes into plain Python values (int, str, list,
-   tuple, dict, set, ...). No object of the candidate ever reaches the judge, so an ``__eq__`` that always
-   answers True, a patched ``assert`` or a redefined ``check`` cannot take part in a comparison.
-4. The candidate exiting (``sys.exit``, ``os._exit``, atexit, excepthook), printing ``PASSED`` or
-   returning exit code 0 means nothing: only the judge's lines on fd 3, carrying the per-run nonce
-   that arrived with the tests, count as results.
+1. **Sealed.** Everything the judge and the tests import comes from the standard library, loaded
+   before the program runs; nothing is ever imported from a directory the program can write. The
+   candidate cannot signal the judge (the kernel drops signals to a namespace's init), trace it or read
+   its memory (non-dumpable; ptrace and ``process_vm_*`` are refused by seccomp).
+2. **Unseen tests.** The candidate process exists *before* the judge reads the tests from stdin, and
+   holds neither stdin nor the verdict channel, so it never holds the tests (not on disk, not in its
+   memory, not in an fd).
+3. **Values, not objects.** Every call ``candidate(...)`` in a test is a round trip over a socket:
+   arguments go out as plain data, the return value comes back as JSON that the judge decodes, within a
+   size, depth and time bound, into plain Python values. No object of the candidate reaches the judge,
+   so an ``__eq__`` that always answers True or a patched ``assert`` cannot take part in a comparison.
+   An exception the candidate raises is data: it comes back as its type name and message and can never
+   be one that steers the judge's own control flow (``StopIteration`` ending a ``map`` or ``all``).
+4. **The task's names are the task's.** Helpers the task defines (HumanEval's ``poly``) run in the
+   judge from the task's own source; the program's versions never answer for them.
+5. **Only the judge's word counts.** Exit codes, printed text, ``sys.exit`` or ``os._exit`` in the
+   candidate mean nothing: only the judge's lines on fd 3, with the per-run nonce that arrived with the
+   tests, count as results.
+6. **One time budget.** Each test has a timeout and all tests share a budget; after a timeout the rest
+   are reported as not run, so an infinite loop costs one timeout per check, not one per test.
 """
-
 from __future__ import annotations
 
 import ast
@@ -30,9 +38,11 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 
 PR_SET_DUMPABLE = 4
 CHANNEL_FD = 3
@@ -82,8 +92,25 @@ def encode(value: object, depth: int = 0) -> object:
     raise Unsupported(f"a value of type {type(value).__name__} is not plain data")
 
 
-def decode(data: object, depth: int = 0) -> object:
+class _Clock:
+    """A deadline checked every few hundred elements while decoding (sets of colliding hashes are slow)."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.count = 0
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.deadline is not None and self.count % 256 == 0 and time.monotonic() > self.deadline:
+            raise Unsupported("decoding the value took too long")
+
+
+def decode(data: object, depth: int = 0, clock: _Clock | None = None) -> object:
     """The inverse of :func:`encode`; builds only plain built-in values (never calls foreign code).
+
+    Bounded: nesting past 200 levels, an unknown tag or (with a ``clock``) a deadline passed raises
+    :class:`Unsupported`. Sets and dicts are filled one element at a time, so a value built to collide
+    in its hashes costs at most the time left, not minutes.
 
     >>> value = [(1, "a"), {2: frozenset({3})}, b"x", 0.1, 2**70, None, {4.5}]
     >>> decode(json.loads(json.dumps(encode(value)))) == value
@@ -93,6 +120,8 @@ def decode(data: object, depth: int = 0) -> object:
     ...
     feedback_gym.sandboxes._judge.Unsupported: unknown tag 'E'
     """
+    clock = clock or _Clock(None)
+    clock.tick()
     if depth > 200:
         raise Unsupported("value nested too deeply")
     if data is None or type(data) in (bool, str, int):
@@ -103,25 +132,31 @@ def decode(data: object, depth: int = 0) -> object:
         raise Unsupported("malformed value")
     ((tag, body),) = data.items()
     if tag == "I":
-        return int(body)
+        return int(str(body))
     if tag == "R":
-        return float(body)
+        return float(str(body))
     if tag == "C":
-        return complex(float(body[0]), float(body[1]))
+        return complex(float(str(body[0])), float(str(body[1])))
     if tag == "B":
-        return base64.b64decode(body)
+        return base64.b64decode(str(body))
     if type(body) is not list:
         raise Unsupported("malformed container")
     if tag == "L":
-        return [decode(v, depth + 1) for v in body]
+        return [decode(v, depth + 1, clock) for v in body]
     if tag == "T":
-        return tuple(decode(v, depth + 1) for v in body)
-    if tag == "S":
-        return {decode(v, depth + 1) for v in body}
-    if tag == "F":
-        return frozenset(decode(v, depth + 1) for v in body)
+        return tuple(decode(v, depth + 1, clock) for v in body)
+    if tag in ("S", "F"):
+        items: set = set()
+        for v in body:
+            items.add(decode(v, depth + 1, clock))
+        return items if tag == "S" else frozenset(items)
     if tag == "D":
-        return {decode(k, depth + 1): decode(v, depth + 1) for k, v in body}
+        mapping: dict = {}
+        for pair in body:
+            if type(pair) is not list or len(pair) != 2:
+                raise Unsupported("malformed dict item")
+            mapping[decode(pair[0], depth + 1, clock)] = decode(pair[1], depth + 1, clock)
+        return mapping
     raise Unsupported(f"unknown tag {tag!r}")
 
 
@@ -130,10 +165,20 @@ def send(sock: socket.socket, message: object) -> None:
     sock.sendall(_HEADER.pack(len(body)) + body)
 
 
-def recv(sock: socket.socket) -> object:
+def recv(sock: socket.socket, deadline: float | None = None) -> object:
+    """One message; with a ``deadline``, the *whole* message must arrive by then.
+
+    So a peer that trickles one byte at a time gains nothing.
+    """
+
     def exact(n: int) -> bytes:
         chunks = []
         while n:
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the reply did not arrive in time")
+                sock.settimeout(remaining)
             chunk = sock.recv(min(n, 1 << 20))
             if not chunk:
                 raise EOFError("the program closed the connection")
@@ -174,6 +219,8 @@ def serve_candidate(sock: socket.socket) -> None:
             kwargs = decode(request["kwargs"])
             result = function(*args, **kwargs)
             reply = {"ok": encode(result)}
+            if request.get("return_args"):  # the task forbids mutating arguments: show them as they are
+                reply["args"], reply["kwargs"] = encode(args), encode(kwargs)
         except BaseException as exc:  # noqa: BLE001 - the program's exception is the result
             reply = {"error": _describe(exc)}
         _flush_output()  # the judge may kill this process right after the reply: prints must be out
@@ -198,29 +245,6 @@ def _describe(exc: BaseException) -> dict:
     }
 
 
-def start_candidate_fork(keep_stdout: bool = True) -> tuple[int, socket.socket]:
-    """Fork the first candidate process (before the tests are read: it never has them)."""
-    judge_end, candidate_end = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            judge_end.close()
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.close(null)
-            own = candidate_end.fileno()  # keep 0-2 and this socket; the channel and the rest go
-            os.closerange(3, own)
-            os.closerange(own + 1, 1 << 16)
-            sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
-            serve_candidate(candidate_end)
-        except BaseException:  # noqa: BLE001
-            pass
-        finally:
-            _linger()
-    candidate_end.close()
-    return pid, judge_end
-
-
 def _linger() -> None:
     """Wait, doing nothing, for the sandbox to stop and kill this process at the end of the job.
 
@@ -234,10 +258,8 @@ def _linger() -> None:
         os._exit(0)
 
 
-def start_candidate_exec() -> tuple[int, socket.socket]:
-    """Start a fresh candidate interpreter (after the tests were read: fork would copy them)."""
-    import subprocess
-
+def start_candidate_exec(preexec: Callable[[], None] | None) -> tuple[int, socket.socket]:
+    """Start a fresh candidate interpreter (after the tests were read: a fork would copy them)."""
     judge_end, candidate_end = socket.socketpair()
     process = subprocess.Popen(
         [
@@ -251,18 +273,28 @@ def start_candidate_exec() -> tuple[int, socket.socket]:
         stdin=subprocess.DEVNULL,
         pass_fds=[candidate_end.fileno()],
         close_fds=True,
+        preexec_fn=preexec,  # the job's limits  # noqa: PLW1509 - the judge has no threads
     )
     candidate_end.close()
     return process.pid, judge_end
 
 
 # -- the judge side ------------------------------------------------------------------------------
+#: Exceptions that steer iteration (``map``, ``zip``, ``all``, generators) or the judge: a candidate
+#: raising one of them is reported as a plain :class:`CandidateError`, never re-raised as that type.
+CONTROL_FLOW_EXCEPTIONS = (StopIteration, StopAsyncIteration, AssertionError)
+
+
 class CandidateError(Exception):
     """An exception raised inside the candidate program, re-raised in the judge as data."""
 
     def __init__(self, info: dict) -> None:
         super().__init__(f"{info['type']}: {info['message']}")
         self.info = info
+
+
+class CandidateMutated(Exception):
+    """The candidate changed an argument of a task that forbids it (a wrong answer, not a crash)."""
 
 
 class CandidateGone(Exception):
@@ -276,7 +308,12 @@ class CandidateGone(Exception):
 def _remote_error(info: dict) -> CandidateError:
     """A CandidateError that is also the builtin exception type the candidate raised (for try/except)."""
     base = getattr(builtins, info["type"], None) if info.get("builtin") else None
-    if isinstance(base, type) and issubclass(base, Exception) and base is not CandidateError:
+    if (
+        isinstance(base, type)
+        and issubclass(base, Exception)
+        and not issubclass(base, CONTROL_FLOW_EXCEPTIONS)
+        and base is not CandidateError
+    ):
         try:
             cls = type(f"Candidate{info['type']}", (CandidateError, base), {})
             return cls(info)
@@ -286,28 +323,48 @@ def _remote_error(info: dict) -> CandidateError:
 
 
 class Judge:
-    """Holds the tests and the connection to the candidate; runs each test with a deadline."""
+    """Holds the connection to the candidate; runs each call with the test's deadline.
 
-    def __init__(self, pid: int, sock: socket.socket, timeout: float) -> None:
-        self.pid = pid
-        self.sock = sock
+    Args:
+        start: Gives the first candidate's socket (the sandbox's waiting program process).
+        preexec: Applies the job's limits in a restarted candidate before it execs.
+        timeout: Seconds per test (the program's load counts as one test).
+        budget: Seconds for all tests together; past it, the rest are not run.
+        forbid_mutation: Compare each call's arguments after the call with what was sent.
+    """
+
+    def __init__(
+        self,
+        start: Callable[[], socket.socket],
+        preexec: Callable[[], None] | None,
+        timeout: float,
+        budget: float,
+        forbid_mutation: bool = False,
+    ) -> None:
+        self.sock: socket.socket | None = start()
+        self.pid = 0  # the first candidate is the sandbox's program process: ended by the sandbox
+        self.preexec = preexec
         self.timeout = timeout
+        self.budget_end = time.monotonic() + budget
+        self.forbid_mutation = forbid_mutation
         self.deadline = 0.0
         self.names: list[str] = []
         self.load_error: dict | None = None
 
+    def remaining_budget(self) -> float:
+        return self.budget_end - time.monotonic()
+
     def await_load(self) -> None:
-        # Loading gets a generous floor: a fresh interpreter on a busy machine can take a second.
-        self.sock.settimeout(max(self.timeout, 10.0))
+        deadline = time.monotonic() + min(self.timeout, max(0.0, self.remaining_budget()))
         try:
-            hello = recv(self.sock)
+            hello = recv(self.sock, deadline)
         except TimeoutError:
             self.load_error = {
                 "kind": "timeout",
                 "message": f"loading the program took over {self.timeout:g} s",
             }
             return
-        except (EOFError, OSError, ValueError, Unsupported) as exc:
+        except (EOFError, OSError, ValueError, Unsupported, RecursionError) as exc:
             self.load_error = {
                 "kind": "runtime_error",
                 "message": f"the program exited while loading ({exc})",
@@ -315,28 +372,31 @@ class Judge:
             return
         if not isinstance(hello, dict) or not hello.get("loaded"):
             error = hello.get("error", {}) if isinstance(hello, dict) else {}
+            error = error if isinstance(error, dict) else {}
             self.load_error = {
                 "kind": "runtime_error",
-                "message": f"{error.get('type', 'Error')}: {error.get('message', '')}",
-                "traceback": error.get("traceback", ""),
+                "message": f"{str(error.get('type', 'Error'))[:100]}: {str(error.get('message', ''))[:2000]}",
+                "traceback": str(error.get("traceback", ""))[-4000:],
             }
             return
-        self.names = [n for n in hello.get("names", []) if isinstance(n, str)]
+        names = hello.get("names", [])
+        self.names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
     def call(self, name: str, args: tuple, kwargs: dict) -> object:
         try:
             request = {"name": name, "args": encode(args), "kwargs": encode(kwargs)}
         except Unsupported as exc:
             raise TypeError(f"the test passes an argument that is not plain data: {exc}") from None
-        remaining = self.deadline - time.monotonic()
-        if self.sock is None or remaining <= 0:
+        if self.forbid_mutation:
+            request["return_args"] = True
+        if self.sock is None or time.monotonic() >= self.deadline:
             raise CandidateGone("timeout", f"the test took over {self.timeout:g} s")
         try:
-            self.sock.settimeout(remaining)
+            self.sock.settimeout(max(0.001, self.deadline - time.monotonic()))
             send(self.sock, request)
-            reply = recv(self.sock)
+            reply = recv(self.sock, self.deadline)
         except TimeoutError:
-            self.restart()
+            self.stop()
             raise CandidateGone("timeout", f"{name}(...) did not return within {self.timeout:g} s") from None
         except (EOFError, OSError) as exc:
             self.restart()
@@ -355,17 +415,26 @@ class Judge:
                 "builtin": bool(info.get("builtin")),
             }
             raise _remote_error(info)
+        sent = (request["args"], request["kwargs"])
+        if self.forbid_mutation and (reply.get("args"), reply.get("kwargs")) != sent:
+            raise CandidateMutated(f"{name}(...) changed its arguments, which this task forbids")
         try:
-            return decode(reply.get("ok"))
+            return decode(reply.get("ok"), clock=_Clock(self.deadline))
         except (Unsupported, ValueError, TypeError, RecursionError, OverflowError) as exc:
             raise CandidateGone(
                 "runtime_error", f"{name}(...) returned a value that is not plain data ({exc})"
             ) from None
 
     def restart(self) -> None:
-        """Kill the candidate and start a fresh interpreter for the remaining tests."""
+        """End the candidate (and everything it started) and start a fresh interpreter for the next test."""
         self.stop()
-        self.pid, self.sock = start_candidate_exec()
+        if self.remaining_budget() <= 0:
+            return
+        try:
+            self.pid, self.sock = start_candidate_exec(self.preexec)
+        except OSError as exc:  # e.g. the program used up the job's processes: the rest fail
+            self.load_error = {"kind": "runtime_error", "message": f"the program could not restart ({exc})"}
+            return
         saved, self.load_error = self.load_error, None
         self.await_load()
         if self.load_error is not None:
@@ -379,15 +448,25 @@ class Judge:
             self.sock = None
 
     def stop(self) -> None:
-        """Hang up on the candidate and kill it (a hung one, before a fresh interpreter replaces it)."""
+        """Hang up on the candidate and kill it with everything it started."""
         self.release()
-        if self.pid:
+        if os.getpid() == 1:  # the job's init: kill(-1) reaches exactly the job's other processes
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            while True:
+                try:
+                    os.waitpid(-1, 0)
+                except ChildProcessError:
+                    break
+        elif self.pid:
             try:
                 os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
-            self.pid = 0
+        self.pid = 0
 
     def proxy(self, name: str):  # noqa: ANN201
         judge = self
@@ -443,6 +522,9 @@ def compile_tests(tests: list[str]) -> list[object]:
     return compiled
 
 
+NOT_RUN = "not_run"
+
+
 def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:  # noqa: ANN001
     namespace: dict = {"__builtins__": builtins, "__name__": "__tests__"}
     last: dict = {}
@@ -469,14 +551,18 @@ def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:  
     # answers for it); a missing entry point fails each call with the program's AttributeError.
     namespace[entry] = namespace["candidate"] = judge.proxy(entry)
     namespace["__fg_eq__"] = eq
-    judge.deadline = time.monotonic() + judge.timeout * 4
     try:
-        if spec.get("setup"):
-            exec(compile(spec["setup"], "<setup>", "exec"), namespace)
+        # The task's own helpers (``poly`` in HumanEval/32), then its set-up: both are the task's code,
+        # run after the proxies, so a program's function of the same name never answers for them.
+        for part, label in ((spec.get("helpers"), "<helpers>"), (spec.get("setup"), "<setup>")):
+            if part:
+                exec(compile(part, label, "exec"), namespace)
+        namespace[entry] = namespace["candidate"] = judge.proxy(entry)
     except Exception as exc:  # noqa: BLE001
         for index in range(len(spec["tests"])):
             emit(index, False, "internal_error", f"the test set-up failed: {type(exc).__name__}: {exc}")
         return
+    stopped = ""
     for index, code in enumerate(compiled):
         last.clear()
         if judge.load_error is not None:
@@ -491,13 +577,22 @@ def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:  
         if isinstance(code, SyntaxError):
             emit(index, False, "internal_error", f"the test does not compile: {code}")
             continue
-        judge.deadline = time.monotonic() + judge.timeout
+        if not stopped and judge.remaining_budget() <= 0:
+            stopped = "the tests' time budget was spent"
+        if stopped:
+            emit(index, False, NOT_RUN, f"not run: {stopped}")
+            continue
+        judge.deadline = time.monotonic() + min(judge.timeout, judge.remaining_budget())
         try:
             exec(code, namespace)
         except CandidateGone as exc:
             emit(index, False, exc.kind, str(exc), **last)
+            if exc.kind == "timeout":
+                stopped = f"test {index + 1} timed out, so the remaining tests were skipped"
         except CandidateError as exc:
             emit(index, False, "runtime_error", str(exc), detail=exc.info.get("traceback"), **last)
+        except CandidateMutated as exc:
+            emit(index, False, "wrong_answer", str(exc), **last)
         except AssertionError as exc:
             message = str(exc) or ("wrong answer" if last else "an assertion failed")
             emit(index, False, "wrong_answer", message, **last)
@@ -507,18 +602,23 @@ def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:  
             emit(index, True, None, "", **last)
 
 
-def main() -> None:
-    if len(sys.argv) >= 3 and sys.argv[1] == "--candidate":  # a restarted candidate interpreter
-        serve_candidate(socket.socket(fileno=int(sys.argv[2])))
-        os._exit(0)
+def main(first_candidate: Callable[[], socket.socket], candidate_preexec: Callable[[], None] | None) -> int:
+    """Judge one program: stdin carries the spec, fd 3 takes the verdict; returns the exit code.
+
+    Called by the fork server in the job's init process. The candidate is started (``first_candidate``)
+    before the spec is read, so it never holds the tests.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     channel = os.fdopen(CHANNEL_FD, "w", encoding="utf-8", buffering=1 << 20)
-    pid, sock = start_candidate_fork()
-    raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else os.read(0, 1 << 30)
+    start = time.monotonic()
+    sock = first_candidate()
+    raw = b"".join(iter(lambda: os.read(0, 1 << 20), b""))
     os.close(0)
     spec = json.loads(raw)
     nonce = spec["nonce"]
+    timeout = float(spec["timeout"])
+    budget = float(spec.get("budget") or timeout * (len(spec["tests"]) + 1))
 
     last_flush = [time.monotonic()]
 
@@ -532,7 +632,8 @@ def main() -> None:
             channel.flush()
             last_flush[0] = time.monotonic()
 
-    judge = Judge(pid, sock, float(spec["timeout"]))
+    judge = Judge(lambda: sock, candidate_preexec, timeout, budget - (time.monotonic() - start),
+                  bool(spec.get("forbid_mutation")))
     compiled = compile_tests(spec["tests"])
     judge.await_load()
     try:
@@ -541,7 +642,18 @@ def main() -> None:
         judge.release()
         channel.write(json.dumps({"nonce": nonce, "done": True}) + "\n")
         channel.flush()
+    return 0
 
 
-if __name__ == "__main__":
-    main()
+def candidate_main(sock: socket.socket) -> None:
+    """Be the candidate: serve calls until the judge hangs up, then wait to be stopped. Never returns."""
+    try:
+        serve_candidate(sock)
+    except BaseException:  # noqa: BLE001, S110 - the judge hung up (EOF) or the program broke the process
+        pass
+    finally:
+        _linger()
+
+
+if __name__ == "__main__" and len(sys.argv) >= 3 and sys.argv[1] == "--candidate":
+    candidate_main(socket.socket(fileno=int(sys.argv[2])))

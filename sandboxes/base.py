@@ -43,7 +43,7 @@ class Limits:
         memory_mb: Address space (local) or cgroup memory (docker) in MiB.
         file_size_mb: Largest file the job may write (RLIMIT_FSIZE).
         open_files: Open file descriptors (RLIMIT_NOFILE).
-        processes: Processes/threads of the job's uid (local) or container pids limit (docker).
+        processes: Processes/threads of the job (counted in its own user namespace).
         output_bytes: Cap on each of stdout and stderr; the rest is dropped and flagged.
     """
 
@@ -110,6 +110,9 @@ class Job:
         channel: Give the job a private pipe at fd 3 whose content returns as
             ``ExecResult.channel``; the test harness reports its verdict there.
         env: Extra environment variables (the base environment is scrubbed: no host variables).
+        judge: Run the built-in test judge (``_judge.py``) in the job's trusted init process, with the
+            program's ``candidate.py`` in a process of its own; set by the harness. ``source`` is then
+            a stub for backends that do not know the flag.
     """
 
     argv: Sequence[str] = ()
@@ -122,6 +125,7 @@ class Job:
     collect: Sequence[str] = ()
     channel: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    judge: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "argv", tuple(self.argv))

@@ -12,7 +12,6 @@ import os
 import selectors
 import socket
 import time
-from collections.abc import Callable
 
 from feedback_gym.sandboxes import _forkserver as wire
 from feedback_gym.sandboxes.base import (
@@ -42,7 +41,7 @@ class ServerDiedError(RuntimeError):
         self.sent = sent
 
 
-def job_request(job: Job, nproc: bool = True) -> dict:
+def job_request(job: Job) -> dict:
     """The JSON request for one job (files base64-encoded; stdin travels as an fd, never here)."""
     return {
         "language": job.language,
@@ -56,7 +55,7 @@ def job_request(job: Job, nproc: bool = True) -> dict:
         "collect": list(job.collect),
         "limits": dict(vars(job.limits)),  # a flat dataclass: no need for asdict's deep copy
         "env": dict(job.env),
-        "nproc": nproc,
+        "judge": job.judge,
     }
 
 
@@ -124,16 +123,14 @@ class _CappedReader:
         return out + TRUNCATION_MARKER.format(n=self.cap) if self.truncated else out
 
 
-def run_on_server(
-    sock: socket.socket, job: Job, nproc: bool = True, on_timeout: Callable[[], None] | None = None
-) -> ExecResult:
+def run_on_server(sock: socket.socket, job: Job) -> ExecResult:
     """Run one job on a connected fork server and build its result.
 
     Raises:
         ServerDiedError: the server closed the connection or did not answer in time.
     """
     limits = job.limits
-    request = job_request(job, nproc)
+    request = job_request(job)
     stdin_fd = _stdin_fd(job.stdin)
     pipes = [os.pipe() for _ in range(3 if job.channel else 2)]
     readers = [_CappedReader(r, limits.output_bytes) for r, _ in pipes]

@@ -22,25 +22,24 @@ def _default_workers() -> int:
 
 @dataclass(frozen=True)
 class LocalConfig:
-    """The ``local`` backend: warm fork servers inside bubblewrap on this machine.
+    """The ``local`` backend: warm fork servers inside bubblewrap on this machine, for any user.
 
     Attributes:
         workers: Fork servers (jobs run concurrently up to this many); default one per core.
-        uid_base: First uid of the range per-worker uids are drawn from (each worker locks one).
-        uid_count: Size of that range.
+        root_uid: When run as root, the uid (and gid) the servers drop to first, because the host's
+            root ignores ``RLIMIT_NPROC``; default 65534 (``nobody``). Ignored for other users.
     """
 
     workers: int = field(default_factory=_default_workers)
-    uid_base: int = 200_000
-    uid_count: int = 1000
+    root_uid: int = 65534
 
     name = "local"
 
     def __post_init__(self) -> None:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ConfigError(f"LocalConfig.workers must be an int >= 1; got {self.workers!r}")
-        if self.uid_base < 1000 or self.uid_count < 1:
-            raise ConfigError("LocalConfig.uid_base must be >= 1000 and uid_count >= 1")
+        if isinstance(self.root_uid, bool) or not isinstance(self.root_uid, int) or self.root_uid < 1:
+            raise ConfigError(f"LocalConfig.root_uid must be an int >= 1 (not root); got {self.root_uid!r}")
 
 
 @dataclass(frozen=True)

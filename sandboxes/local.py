@@ -3,32 +3,30 @@
 Why this shape (measured in ``research/platform-notes.md``): a fork from a small warm interpreter costs
 ~2 ms where a fresh interpreter costs ~10 ms and ``docker exec`` ~80 ms. So each worker is a tiny
 ``/usr/bin/python3.11 -I -S`` process (never the trainer's process, never one holding torch) that forks
-once per job. Isolation, layer by layer:
+once per job. It works the same for every user, root or not, because it needs no privilege at all:
+isolation comes from unprivileged user namespaces (``user.max_user_namespaces`` > 0), layer by layer:
 
 - **Filesystem**: bubblewrap gives the server an allow-listed view: ``/usr`` (read-only), the dynamic
-  loader's cache, a private size-capped tmpfs for work dirs, minimal ``/dev`` and ``/proc``. The host's
-  ``/work``, ``/root``, ``/home``, ``/tmp`` and the project's data (hidden tests!) do not exist in there.
+  loader's cache, a tmpfs ``/tmp``, minimal ``/dev`` and ``/proc``; the server's and judge's sources are
+  copied in (``--ro-bind-data``), so no host path has to be readable by the worker. The host's ``/work``,
+  ``/root``, ``/home``, ``/tmp`` and the project's data (hidden tests!) do not exist in there.
 - **Network**: a fresh network namespace with only its own loopback: the host's loopback is unreachable.
-- **Processes**: a private pid namespace per worker; each job runs as the worker's own unprivileged uid
-  (one uid per worker, locked with ``flock`` across processes, so ``RLIMIT_NPROC`` really bounds the
-  job), with ``no_new_privs`` and no capabilities; after every job the server stops (or kills) every
-  process left in its namespace (``setsid`` daemons included) before answering, and kills and reaps
-  them all before the next job.
-- **Resources**: rlimits for CPU, address space, file size, open files, processes; wall clock enforced
-  from outside; stdout/stderr capped by the client.
-- **Environment**: scrubbed: the server starts with an empty environment, jobs get a fixed one.
+- **Per job** (see ``_forkserver.py``): its own user, pid, IPC and mount namespaces, a private tmpfs work
+  dir and ``/dev/shm``, no capabilities, ``no_new_privs``, a seccomp filter, rlimits (CPU, memory, file
+  size, files, processes: ``RLIMIT_NPROC`` counts per user namespace), the wall clock enforced from
+  outside, output capped by the client. Nothing of a job outlives it.
+- **Root**: the host's root ignores ``RLIMIT_NPROC``, so when run as root the worker first drops to an
+  unprivileged uid (``LocalConfig.root_uid``, ``nobody`` by default); everything else is the same path an
+  ordinary user takes.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import random
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,15 +41,17 @@ SERVER_PATH = "/opt/feedback-gym/forkserver.py"
 JUDGE_SOURCE = Path(__file__).with_name("_judge.py")
 #: The judge sits next to the server so the server can import it once (``feedback_gym_judge``).
 JUDGE_PATH = "/opt/feedback-gym/feedback_gym_judge.py"
-#: Work dirs live on a private tmpfs of this size (a disk-fill attack ends here, not on the host).
-WORK_TMPFS_BYTES = 512 * 1024 * 1024
-#: Directory of the per-uid lock files (one worker per uid across every process on the machine).
-UID_LOCK_DIR = Path(tempfile.gettempdir()) / "feedback-gym-sandbox-uids"
-#: Capabilities the *server* keeps (to drop to the job uid, chown work dirs and kill leftovers);
-#: jobs lose all of them at ``setuid``.
-SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 STARTUP_TIMEOUT = 20.0
 _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="feedback-gym-sandbox-spawner")
+
+#: What to tell a user whose kernel refuses unprivileged user namespaces.
+USERNS_HELP = (
+    "the local sandbox needs unprivileged user namespaces, which this machine refuses. Ask an "
+    "administrator to allow them: `sysctl -w user.max_user_namespaces=15000` (must be > 0); on Debian/"
+    "older kernels also `sysctl -w kernel.unprivileged_userns_clone=1`; on Ubuntu 23.10+ "
+    "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` (or an AppArmor profile for bwrap). "
+    "Or use sandbox='docker' (a Docker or rootless Docker/Podman engine; DOCKER_HOST is honoured)"
+)
 
 
 def find_python() -> str:
@@ -62,16 +62,27 @@ def find_python() -> str:
     raise SandboxUnavailableError("the local sandbox needs a python3 in /usr (apt-get install python3)")
 
 
-def bwrap_argv(python: str, uid: int) -> list[str]:
-    """The bubblewrap command line that starts one fork server."""
-    bwrap = shutil.which("bwrap")
+def find_bwrap() -> str:
+    """The bubblewrap binary, or an error that says how to get it."""
+    bwrap = shutil.which("bwrap") or next(
+        (p for p in ("/usr/bin/bwrap", "/usr/local/bin/bwrap") if os.access(p, os.X_OK)), None
+    )
     if bwrap is None:
-        raise SandboxUnavailableError("the local sandbox needs bubblewrap: apt-get install -y bubblewrap")
+        raise SandboxUnavailableError(
+            "the local sandbox needs bubblewrap: `apt-get install -y bubblewrap` (Debian/Ubuntu), "
+            "`dnf install bubblewrap` (Fedora), or use sandbox='docker'"
+        )
+    return bwrap
+
+
+def bwrap_argv(bwrap: str, python: str, server_fd: int, judge_fd: int) -> list[str]:
+    """The bubblewrap command line that starts one fork server (sources read from two fds)."""
     argv = [
         bwrap,
         "--die-with-parent",
         "--new-session",
         "--clearenv",
+        "--unshare-user",
         "--unshare-net",
         "--unshare-ipc",
         "--unshare-uts",
@@ -87,114 +98,87 @@ def bwrap_argv(python: str, uid: int) -> list[str]:
             argv += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             argv += ["--ro-bind", str(target), str(target)]
-    # bubblewrap makes missing parent dirs 0700: jobs (another uid) could not read the loader's cache
-    # or the judge's file behind them.
+    # bubblewrap makes missing parent dirs 0700; jobs must read the loader's cache and the judge.
     argv += ["--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/opt"]
     argv += ["--perms", "0755", "--dir", str(Path(SERVER_PATH).parent)]
     for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"):
         if os.path.exists(etc):
             argv += ["--ro-bind", etc, etc]
     argv += [
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--size",
-        str(WORK_TMPFS_BYTES),
-        "--perms",
-        "0755",
-        "--tmpfs",
-        "/tmp",
-        "--ro-bind",
-        str(SERVER_SOURCE),
-        SERVER_PATH,
-        "--ro-bind",
-        str(JUDGE_SOURCE),
-        JUDGE_PATH,
-        "--chdir",
-        "/",
-    ]
-    for cap in SERVER_CAPS:
-        argv += ["--cap-add", cap]
-    argv += [
-        python,
-        "-I",
-        "-S",
-        SERVER_PATH,
-        "--fd",
-        "0",
-        "--uid",
-        str(uid),
-        "--gid",
-        str(uid),
-        "--root",
-        "/tmp/jobs",
-        "--python",
-        python,
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--perms", "1777", "--dir", "/dev/shm",
+        "--perms", "0755", "--tmpfs", "/tmp",
+        "--perms", "0644", "--ro-bind-data", str(server_fd), SERVER_PATH,
+        "--perms", "0644", "--ro-bind-data", str(judge_fd), JUDGE_PATH,
+        "--chdir", "/",
+        python, "-I", "-S", SERVER_PATH, "--fd", "0",
     ]
     return argv
 
 
-def lock_uid(base: int, count: int) -> tuple[int, int]:
-    """Lock a free uid in ``[base, base + count)``; returns (uid, lock fd). The lock dies with the fd."""
-    UID_LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
-    offset = random.randrange(count)
-    for i in range(count):
-        uid = base + (offset + i) % count
-        fd = os.open(UID_LOCK_DIR / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        return uid, fd
-    raise SandboxUnavailableError(f"all {count} sandbox uids from {base} are in use")
+def _source_fd(path: Path) -> int:
+    """A memfd holding a file's bytes, for bubblewrap to copy into the boundary."""
+    fd = os.memfd_create(path.name)
+    os.write(fd, path.read_bytes())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 class LocalWorker(Worker):
-    """One bubblewrap-contained fork server with its own uid."""
+    """One bubblewrap-contained fork server."""
 
-    def __init__(self, config: LocalConfig, python: str) -> None:
+    def __init__(self, config: LocalConfig, python: str, bwrap: str) -> None:
         super().__init__()
         self.config = config
         self.python = python
+        self.bwrap = bwrap
         self.process: subprocess.Popen[bytes] | None = None
-        self.uid = -1
-        self._uid_fd = -1
 
     def start(self) -> None:
-        """Lock a uid (once) and start bubblewrap with the fork server; wait for its hello."""
-        if self._uid_fd < 0:
-            self.uid, self._uid_fd = lock_uid(self.config.uid_base, self.config.uid_count)
+        """Start bubblewrap with the fork server; wait for its hello (or say why it did not come)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        sources = [_source_fd(SERVER_SOURCE), _source_fd(JUDGE_SOURCE)]
+        read_errors, write_errors = os.pipe()
+        as_root = os.geteuid() == 0
         try:
             # bwrap's --die-with-parent follows the *thread* that forked it, so every server is
             # spawned from one long-lived thread, never from a caller's short-lived one.
             self.process = _SPAWNER.submit(
                 subprocess.Popen,
-                bwrap_argv(self.python, self.uid),
+                bwrap_argv(self.bwrap, self.python, *sources),
                 stdin=theirs,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL if not os.environ.get("FEEDBACK_GYM_SANDBOX_DEBUG") else None,
+                stderr=write_errors,
                 env={},
+                cwd="/",
+                pass_fds=sources,
                 start_new_session=True,
                 close_fds=True,
+                user=self.config.root_uid if as_root else None,
+                group=self.config.root_uid if as_root else None,
+                extra_groups=[] if as_root else None,
             ).result()
         finally:
             theirs.close()
+            os.close(write_errors)
+            for fd in sources:
+                os.close(fd)
         ours.settimeout(STARTUP_TIMEOUT)
         try:
             hello, _ = wire.recv_message(ours)
         except (OSError, EOFError, ValueError) as err:
             ours.close()
             self.kill()
-            raise SandboxUnavailableError(
-                f"the local fork server did not start ({err}); "
-                "run with FEEDBACK_GYM_SANDBOX_DEBUG=1 to see why"
-            ) from err
+            why = _read_errors(read_errors) or str(err)
+            raise SandboxUnavailableError(_explain(why)) from err
+        finally:
+            os.close(read_errors)
         ours.settimeout(None)
         if not hello.get("ready"):
-            raise SandboxUnavailableError(f"unexpected hello from the fork server: {hello!r}")
+            ours.close()
+            self.kill()
+            raise SandboxUnavailableError(_explain(str(hello.get("error", hello))))
         self.sock = ours
 
     def kill(self) -> None:
@@ -215,13 +199,6 @@ class LocalWorker(Worker):
         """The bubblewrap process we started still runs and the socket has not hung up."""
         return self.process is not None and self.process.poll() is None and super().alive()
 
-    def stop(self) -> None:
-        """Stop the server for good and release the uid."""
-        super().stop()
-        if self._uid_fd >= 0:
-            os.close(self._uid_fd)
-            self._uid_fd = -1
-
     def stats(self) -> dict[str, int]:
         """Processes, open fds and resident memory of this worker's whole tree (bwrap + server + jobs)."""
         import psutil
@@ -240,17 +217,37 @@ class LocalWorker(Worker):
             return {"processes": 0, "fds": 0, "rss_bytes": 0}
 
 
+def _read_errors(fd: int) -> str:
+    """What bubblewrap or the server printed before dying (its last lines)."""
+    os.set_blocking(fd, False)
+    try:
+        return os.read(fd, 65536).decode("utf-8", "replace").strip()[-2000:]
+    except OSError:
+        return ""
+
+
+def _explain(why: str) -> str:
+    """The message of a server that did not start, with the fix when user namespaces are the cause."""
+    lowered = why.lower()
+    if any(s in lowered for s in ("no permissions to create new namespace", "creating new namespace failed",
+                                  "unshare: operation not permitted", "unshare: no space left",
+                                  "setting up uid map")):
+        return f"{USERNS_HELP}.\nWhat failed: {why}"
+    return f"the local fork server did not start: {why}"
+
+
 class LocalSandbox(PooledSandbox):
-    """The embedded default sandbox: ``config.workers`` warm fork servers inside bubblewrap."""
+    """The embedded default sandbox: ``config.workers`` warm fork servers inside bubblewrap.
+
+    Raises:
+        SandboxUnavailableError: bubblewrap or a system python3 is missing, or the kernel refuses
+            unprivileged user namespaces (the message names the sysctl to set and the docker backend).
+    """
 
     name = "local"
 
     def __init__(self, config: LocalConfig | None = None) -> None:
         self.config = config or LocalConfig()
-        if os.geteuid() != 0:
-            raise SandboxUnavailableError(
-                "the local sandbox needs root (it runs each job as its own unprivileged uid so process "
-                "limits hold); run as root, or use sandbox='docker'"
-            )
         python = find_python()
-        super().__init__([LocalWorker(self.config, python) for _ in range(self.config.workers)])
+        bwrap = find_bwrap()
+        super().__init__([LocalWorker(self.config, python, bwrap) for _ in range(self.config.workers)])

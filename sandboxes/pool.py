@@ -29,9 +29,6 @@ class Worker:
     sandbox error (it may well be what killed it).
     """
 
-    #: Whether jobs get RLIMIT_NPROC (per-uid; off where the uid is shared and a pids cgroup limits).
-    nproc = True
-
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
         self.restarts = 0
@@ -68,7 +65,7 @@ class Worker:
                     except SandboxUnavailableError as err:
                         return ExecResult.sandbox_error(str(err))
                 try:
-                    return run_on_server(self.sock, job, nproc=self.nproc)
+                    return run_on_server(self.sock, job)
                 except ServerDiedError as err:
                     self.kill()
                     self.restarts += 1
