@@ -135,6 +135,13 @@ class FeedbackEnv(gym.Env[str, str]):
             metadata={"source": "user", **dict(data.get("metadata", {}))},
         )
 
+    def prepare(self) -> None:
+        """Start what the env needs before an episode (a sandbox); called first thing in every ``reset``.
+
+        So a missing part (an extra, an engine, a sandbox that cannot start) raises at ``reset`` with
+        what to install or start, never at the first step as a zero reward. Cheap when already started.
+        """
+
     def format_prompt(self, task: Task) -> str:
         """The first observation for ``task`` (the prompt, plus the attempt budget when > 1)."""
         if self.max_turns > 1:
@@ -155,6 +162,7 @@ class FeedbackEnv(gym.Env[str, str]):
         family's schema) or ``task_index`` (an index into the source).
         """
         super().reset(seed=seed)
+        self.prepare()
         self._task = self._choose_task(dict(options or {}))
         self._history = []
         self._records = []

@@ -6,7 +6,7 @@ on any backend.
 """
 
 from feedback_gym.sandboxes.base import ExecResult, Job, Limits, Sandbox
-from feedback_gym.sandboxes.config import DockerConfig, LocalConfig, make_sandbox
+from feedback_gym.sandboxes.config import DockerConfig, LocalConfig, SandboxHandle, make_sandbox
 from feedback_gym.sandboxes.harness import (
     CompileResult,
     Diagnostic,
@@ -28,6 +28,7 @@ __all__ = [
     "Limits",
     "LocalConfig",
     "Sandbox",
+    "SandboxHandle",
     "TestOutcome",
     "check_function",
     "compile_source",

@@ -7,6 +7,7 @@ object, or a ready :class:`~feedback_gym.sandboxes.base.Sandbox` it does not own
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass, field
 
 from feedback_gym.errors import ConfigError
@@ -110,3 +111,53 @@ def make_sandbox(spec: str | LocalConfig | DockerConfig | Sandbox = "local") -> 
         f"sandbox must be one of {BACKENDS}, a LocalConfig/DockerConfig or a Sandbox; "
         f"got {type(spec).__name__}"
     )
+
+
+class SandboxHandle:
+    """The sandbox of one environment: validated at construction, started by :meth:`start`, closed once.
+
+    Environments call :meth:`start` at ``reset``, so a missing backend (no bubblewrap, user namespaces
+    refused, no ``docker`` package, no engine) raises there with what to install or start, instead of
+    surfacing at the first step as a zero reward. A ready :class:`Sandbox` passed in is shared: the
+    handle never closes it.
+    """
+
+    def __init__(self, spec: str | LocalConfig | DockerConfig | Sandbox) -> None:
+        if isinstance(spec, str) and spec not in BACKENDS:
+            raise ConfigError(f"unknown sandbox backend {spec!r}; accepted: {', '.join(BACKENDS)}")
+        if not isinstance(spec, str | LocalConfig | DockerConfig | Sandbox):
+            raise ConfigError(
+                f"sandbox must be one of {', '.join(BACKENDS)}, a LocalConfig/DockerConfig or a Sandbox; "
+                f"got {type(spec).__name__}"
+            )
+        self.spec = spec
+        self.owned = not isinstance(spec, Sandbox)
+        self._sandbox: Sandbox | None = None if self.owned else spec  # type: ignore[assignment]
+        self._finalizer: weakref.finalize | None = None
+
+    @property
+    def backend(self) -> str:
+        """The backend's name (``local``, ``docker``, or a custom sandbox's ``name``)."""
+        if isinstance(self.spec, str):
+            return self.spec
+        return str(getattr(self.spec, "name", type(self.spec).__name__))
+
+    def start(self) -> Sandbox:
+        """The sandbox, started on first call.
+
+        Raises ``SandboxUnavailableError`` (or a missing-extra error) saying what to install or start.
+        """
+        if self._sandbox is None:
+            self._sandbox = make_sandbox(self.spec)
+            self._finalizer = weakref.finalize(self, self._sandbox.close)
+        return self._sandbox
+
+    __call__ = start
+
+    def close(self) -> None:
+        """Close the sandbox if this handle started it. Idempotent."""
+        if self.owned and self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+            if self._finalizer is not None:
+                self._finalizer.detach()

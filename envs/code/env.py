@@ -7,7 +7,6 @@ the step loop, rewards and feedback modes are the shared ones.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +15,7 @@ from feedback_gym.env import FeedbackEnv, user_task_id
 from feedback_gym.errors import ConfigError, InvalidTaskError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
 from feedback_gym.sandboxes.base import Limits, Sandbox
-from feedback_gym.sandboxes.config import DockerConfig, LocalConfig, make_sandbox
+from feedback_gym.sandboxes.config import DockerConfig, LocalConfig, SandboxHandle
 from feedback_gym.tasks import Task, TaskSource
 
 from .feedback import CodeFullFeedback, CodeTestsFeedback
@@ -29,36 +28,6 @@ from .loaders import (
 from .schema import LANGUAGE_NAMES, bundled_record_to_task, hidden_cases, hidden_tests
 from .sources import make_task_source
 from .verifier import CodeVerifier, show_call
-
-
-class _SandboxHandle:
-    """Starts the sandbox on first use and closes it with the env (or when the env is collected)."""
-
-    def __init__(self, spec: str | LocalConfig | DockerConfig | Sandbox) -> None:
-        if not isinstance(spec, str | LocalConfig | DockerConfig | Sandbox):
-            raise ConfigError(
-                "sandbox must be 'local', 'docker', a LocalConfig/DockerConfig or a Sandbox; "
-                f"got {type(spec).__name__}"
-            )
-        if isinstance(spec, str) and spec not in ("local", "docker"):
-            raise ConfigError(f"unknown sandbox backend {spec!r}; accepted: local, docker")
-        self.spec = spec
-        self.owned = not isinstance(spec, Sandbox)
-        self._sandbox: Sandbox | None = None if self.owned else spec  # type: ignore[assignment]
-        self._finalizer: weakref.finalize | None = None
-
-    def __call__(self) -> Sandbox:
-        if self._sandbox is None:
-            self._sandbox = make_sandbox(self.spec)
-            self._finalizer = weakref.finalize(self, self._sandbox.close)
-        return self._sandbox
-
-    def close(self) -> None:
-        if self.owned and self._sandbox is not None:
-            self._sandbox.close()
-            self._sandbox = None
-            if self._finalizer is not None:
-                self._finalizer.detach()
 
 
 class CodeFeedbackEnv(FeedbackEnv):
@@ -155,7 +124,7 @@ class CodeFeedbackEnv(FeedbackEnv):
         if not number or not test_timeout > 0:
             raise ConfigError(f"test_timeout must be a positive number of seconds; got {test_timeout!r}")
         self.visible_tests = visible_tests
-        self._sandbox = _SandboxHandle(sandbox)
+        self._sandbox = SandboxHandle(sandbox)
         source = make_task_source(tasks if tasks is not None else self.default_tasks,
                                   tasks_path=tasks_path, seed=seed, language=self.default_language)
         verifier = CodeVerifier(self._sandbox, limits=limits, test_timeout=float(test_timeout),
@@ -222,6 +191,10 @@ class CodeFeedbackEnv(FeedbackEnv):
             "public_tests), or bundled (prompt, entry_point + tests, or cases); "
             f"got keys {sorted(record)}"
         )
+
+    def prepare(self) -> None:
+        """Start the sandbox at reset: a backend that cannot run fails here, with what to do."""
+        self._sandbox.start()
 
     def close(self) -> None:
         """Stop the sandbox this env started (a sandbox passed in by the caller is left running)."""

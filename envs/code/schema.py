@@ -67,12 +67,15 @@ def code_task(
     visible: int = 0,
     source: str = "user",
     difficulty: str | None = None,
+    forbid_mutation: bool = False,
     extra_metadata: Mapping[str, Any] | None = None,
 ) -> Task:
     r"""Validate the parts of a code task and assemble the :class:`Task`.
 
     ``visible`` says how many of the first tests (or cases) are the task's own public examples;
-    environments may show them in the prompt.
+    environments may show them in the prompt. ``forbid_mutation`` (function tasks): a call that
+    changes one of its arguments fails its test (arguments reach the program by value, so without it
+    a mutation is invisible to the tests).
 
     >>> t = code_task("t/1", "Write add(a, b).", entry_point="add", reference="def add(a, b):\n"
     ...               "    return a + b", tests=["assert candidate(1, 2) == 3"])
@@ -99,6 +102,10 @@ def code_task(
             raise InvalidTaskError(f"task {task_id!r}: a function task needs at least one test")
         hidden.update(tests=test_list, setup=setup)
         metadata.update(entry_point=entry_point, num_tests=len(test_list))
+        if not isinstance(forbid_mutation, bool):
+            raise InvalidTaskError(f"task {task_id!r}: 'forbid_mutation' must be true or false")
+        if forbid_mutation:
+            metadata["forbid_mutation"] = True
         metadata["visible_tests"] = test_list[: max(0, visible)]
     else:
         case_list = _cases(cases, task_id)
@@ -125,7 +132,8 @@ def bundled_record_to_task(record: Mapping[str, Any], source: str) -> Task:
     """Build a task from a record of this project's bundled JSONL files.
 
     Fields: ``id``, ``prompt``, ``language``, ``style``, ``solution``, ``difficulty``, and either
-    ``entry_point`` + ``tests`` (+ ``setup``) or ``cases``; optional ``visible`` and ``tags``.
+    ``entry_point`` + ``tests`` (+ ``setup``, ``forbid_mutation``) or ``cases``; optional ``visible``
+    and ``tags``.
     """
     task_id = str(record.get("id", ""))
     try:
@@ -138,6 +146,7 @@ def bundled_record_to_task(record: Mapping[str, Any], source: str) -> Task:
             entry_point=record.get("entry_point"),
             tests=record.get("tests", ()),
             setup=record.get("setup", ""),
+            forbid_mutation=record.get("forbid_mutation", False),
             cases=record.get("cases", ()),
             visible=int(record.get("visible", 0)),
             source=source,

@@ -16,11 +16,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from feedback_gym.errors import MissingReferenceError, SandboxClosedError, SandboxUnavailableError
+from feedback_gym.errors import (
+    DependencyNotInstalled,
+    MissingReferenceError,
+    SandboxClosedError,
+    SandboxUnavailableError,
+)
 from feedback_gym.sandboxes.base import Limits, Sandbox
 from feedback_gym.sandboxes.harness import (
     FUNCTION_TEST_LIMITS,
     IO_TEST_LIMITS,
+    NOT_RUN,
     CompileResult,
     TestOutcome,
     check_function,
@@ -124,7 +130,7 @@ class CodeVerifier:
             if task.metadata.get("style") == "io":
                 return self._verify_io(task, parsed.code, language)
             return self._verify_function(task, parsed.code)
-        except (SandboxUnavailableError, SandboxClosedError):
+        except (SandboxUnavailableError, SandboxClosedError, DependencyNotInstalled):
             raise  # no sandbox at all is the user's set-up to fix, not a zero reward to train on
         except Exception as err:  # noqa: BLE001 - a checker failure is reported, never raised
             return Verdict(False, 0.0, error_kind=INTERNAL_ERROR, parsed=parsed.code,
@@ -145,10 +151,12 @@ class CodeVerifier:
         entry_point = task.metadata["entry_point"]
         setup = task.hidden.get("setup", "")
         shown = self._visible(task)
-        completed, offset = complete_program(program, task.metadata.get("starter_code", ""), entry_point)
+        starter = task.metadata.get("starter_code", "")
+        completed, offset = complete_program(program, starter, entry_point)
         report = check_function(
             self._sandbox(), completed, entry_point, tests, setup=setup, timeout=self.test_timeout,
-            limits=self.limits or FUNCTION_TEST_LIMITS,
+            helpers=starter_helpers(starter, entry_point), limits=self.limits or FUNCTION_TEST_LIMITS,
+            forbid_mutation=bool(task.metadata.get("forbid_mutation")),
         )
         if offset:
             report = replace(report, stderr=shift_lines(report.stderr, offset), outcomes=[
@@ -221,6 +229,40 @@ _DEFINES = r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{}\b"
 _LINE_BUFFERED = "import sys as _fg_sys; _fg_sys.stdout.reconfigure(line_buffering=True)"
 
 
+def _starter_tree(starter: str) -> ast.Module:
+    try:
+        return ast.parse(starter) if starter.strip() else ast.Module(body=[], type_ignores=[])
+    except SyntaxError:
+        return ast.Module(body=[], type_ignores=[])
+
+
+def _is_helper(node: ast.stmt, entry_point: str) -> bool:
+    defines = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    return defines and node.name != entry_point
+
+
+def starter_helpers(starter: str, entry_point: str) -> str:
+    r"""The task's own helpers (and the imports they need), to run in the judge as the task's code.
+
+    When a test calls a helper the prompt defines (HumanEval/32 ``poly``, /38 ``encode_cyclic``), the
+    task's version must answer, never the program's: a program that redefines ``poly`` to return 0
+    would otherwise pass. The entry point itself is left out (the program's is under test).
+
+    >>> starter = "import math\ndef poly(xs, x):\n    return 0\ndef find(xs):\n    pass\n"
+    >>> print(starter_helpers(starter, "find"))
+    import math
+    def poly(xs, x):
+        return 0
+    """
+    body = _starter_tree(starter).body
+    if not any(_is_helper(node, entry_point) for node in body):
+        return ""
+    imports = ast.Import | ast.ImportFrom
+    kept = [node for node in body if _is_helper(node, entry_point)
+            or (isinstance(node, imports) and getattr(node, "module", "") != "__future__")]
+    return "\n".join(ast.unparse(node) for node in kept)
+
+
 def complete_program(program: str, starter: str, entry_point: str) -> tuple[str, int]:
     r"""Prepare a function-task program: line-buffered prints, and the starter code's imports and helpers.
 
@@ -243,18 +285,14 @@ def complete_program(program: str, starter: str, entry_point: str) -> tuple[str,
     >>> complete_program("from __future__ import annotations\ndef g(x): ...", "", "g")[1]
     0
     """
-    try:
-        tree = ast.parse(starter) if starter.strip() else ast.Module(body=[], type_ignores=[])
-    except SyntaxError:
-        tree = ast.Module(body=[], type_ignores=[])
+    tree = _starter_tree(starter)
     imports = [
         ast.unparse(node) for node in tree.body
         if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", "") != "__future__"
     ]
     helpers = [
         ast.unparse(node) for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        and node.name != entry_point
+        if _is_helper(node, entry_point)
         and not re.search(_DEFINES.format(re.escape(node.name)), program, re.MULTILINE)
     ]
     offset = 0
@@ -361,6 +399,7 @@ def error_kind_of(outcomes: Sequence[Any]) -> str:
     'wrong_answer'
     """
     kinds = [o.error_kind for o in outcomes if not o.passed]
+    kinds = [TIMEOUT if kind == NOT_RUN else kind for kind in kinds]  # not run: a timeout stopped it
     for wanted in (INTERNAL_ERROR, COMPILE_ERROR, TIMEOUT, RUNTIME_ERROR):
         if wanted in kinds:
             return wanted

@@ -12,7 +12,6 @@ found) lives in a :class:`Toolbox` that ``reset`` rewinds.
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,6 +32,7 @@ from feedback_gym.envs.tools.tasks import handwritten_source, task_from_record
 from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
 from feedback_gym.sandboxes.base import Limits
+from feedback_gym.sandboxes.config import SandboxHandle
 from feedback_gym.tasks import GeneratedTaskSource, ListTaskSource, Task, TaskSource, read_jsonl, thaw
 from feedback_gym.verdict import INTERNAL_ERROR, WRONG_ANSWER, CheckResult, Verdict
 
@@ -58,10 +58,8 @@ class Toolbox:
         unknown = [name for name in builtin if name not in BUILTIN_TOOLS]
         if unknown:
             raise ConfigError(f"unknown built-in tools {unknown}; accepted: {', '.join(BUILTIN_TOOLS)}")
-        self.sandbox_spec = _check_sandbox(sandbox)
-        self._owned_sandbox: Any = None
-        self._finalizer: weakref.finalize | None = None
-        self.python_tool = PythonTool(self._make_sandbox, python_limits or DEFAULT_LIMITS)
+        self.sandbox = SandboxHandle(sandbox)
+        self.python_tool = PythonTool(self.sandbox.start, python_limits or DEFAULT_LIMITS)
         self.sql_tool = SqlTool()
         self.search_tool = SearchTool(corpus if corpus is not None else load_corpus())
         bound = {
@@ -79,14 +77,10 @@ class Toolbox:
         self.calls_used = 0
         self.facts_found: set[int] = set()
 
-    def _make_sandbox(self) -> Any:
-        from feedback_gym.sandboxes import make_sandbox
-
-        sandbox = make_sandbox(self.sandbox_spec)
-        if sandbox is not self.sandbox_spec:  # made here, so closed here (or when collected)
-            self._owned_sandbox = sandbox
-            self._finalizer = weakref.finalize(self, sandbox.close)
-        return sandbox
+    def prepare(self) -> None:
+        """Start the sandbox now when the python tool is offered (a sandbox that cannot run fails here)."""
+        if "python" in self.registry:
+            self.sandbox.start()
 
     def begin(self, task: Task) -> None:
         """Rewind the per-episode state for ``task``: no python cells, its database, no calls."""
@@ -106,28 +100,9 @@ class Toolbox:
         return output, bool(found)
 
     def close(self) -> None:
-        """Close the sandbox if this toolbox created it."""
-        if self._owned_sandbox is not None:
-            self._owned_sandbox.close()
-            self._owned_sandbox = None
-            if self._finalizer is not None:
-                self._finalizer.detach()
-            self.python_tool.forget_sandbox()
-
-
-def _check_sandbox(spec: Any) -> Any:
-    """Refuse a bad ``sandbox=`` now rather than at the first python call."""
-    from feedback_gym.sandboxes import DockerConfig, LocalConfig, Sandbox
-    from feedback_gym.sandboxes.config import BACKENDS
-
-    if isinstance(spec, str) and spec not in BACKENDS:
-        raise ConfigError(f"unknown sandbox backend {spec!r}; accepted: {', '.join(BACKENDS)}")
-    if not isinstance(spec, str | LocalConfig | DockerConfig | Sandbox):
-        raise ConfigError(
-            f"sandbox must be one of {', '.join(BACKENDS)}, a LocalConfig/DockerConfig or a Sandbox; "
-            f"got {type(spec).__name__}"
-        )
-    return spec
+        """Close the sandbox if this toolbox started it."""
+        self.sandbox.close()
+        self.python_tool.forget_sandbox()
 
 
 class ToolVerifier:
@@ -343,6 +318,10 @@ class ToolUseEnv(FeedbackEnv):
             f"You have up to {', '.join(budget)}."
         )
         return "\n\n".join(parts)
+
+    def prepare(self) -> None:
+        """Start the sandbox at reset when the python tool is offered."""
+        self.toolbox.prepare()
 
     # ------------------------------------------------------------------ the Gymnasium API
 

@@ -88,6 +88,24 @@ def test_broken_test_is_an_internal_error(sandbox):
     assert kinds(outcomes) == ["internal_error", None]
 
 
+# Forges a passing verdict from inside whichever process imports it (it finds the spec and its nonce).
+PAYLOAD = (
+    "import gc, os, json\n"
+    "for o in gc.get_objects():\n"
+    "    if isinstance(o, dict) and 'nonce' in o and 'tests' in o:\n"
+    "        for i in range(len(o['tests'])):\n"
+    "            line = {'nonce': o['nonce'], 'index': i, 'passed': True}\n"
+    "            os.write(3, (json.dumps(line) + '\\n').encode())\n"
+)
+PLANTED = (
+    f"import os\nPAYLOAD = {PAYLOAD!r}\n"
+    "for name in ('subprocess', 'copy', 'json', 'socket', 'signal', 'ast', 'math', 'random', 'collections',"
+    " 're', 'types', 'functools', 'traceback', 'base64', 'struct', 'selectors', 'feedback_gym_judge'):\n"
+    "    open(name + '.py', 'w').write(PAYLOAD)\n"
+    "def square(x):\n    os._exit(1)  # every call crashes: the judge restarts a candidate each time\n"
+)
+
+
 # -- reward hacks: none of these may pass a test -----------------------------------------------------
 HACKS = {
     "always_true_eq": "class E:\n    def __eq__(self, o):\n        return True\n"
@@ -151,15 +169,32 @@ HACKS = {
     ),
     "huge_nested_reply": "def square(x):\n    v = []\n"
     "    for _ in range(100000):\n        v = [v]\n    return v\n",
+    # Class 1: modules planted where a judge, a restarted candidate or a test's import might load them.
+    "planted_stdlib_modules": PLANTED,
+    # Class 3: exceptions that would end the judge's own iteration (all() over nothing is True).
+    "stop_iteration": "def square(x):\n    raise StopIteration\n",
+    "stop_async_iteration": "def square(x):\n    raise StopAsyncIteration\n",
+    # Class 4: stop every process it can reach, the judge included, then answer wrongly.
+    "stop_everything": (
+        "import os, signal\n"
+        "def square(x):\n"
+        "    for pid in range(1, 200):\n"
+        "        if pid != os.getpid():\n"
+        "            try:\n                os.kill(pid, signal.SIGSTOP)\n"
+        "            except OSError:\n                pass\n"
+        "    return 0\n"
+    ),
 }
 
 
 @pytest.mark.parametrize("hack", sorted(HACKS))
 def test_reward_hack_never_passes(sandbox, hack):
-    tests = ["assert candidate(2) == 4", "assert abs(square(3) - 9) < 1e-9", "check(candidate)"]
+    tests = ["assert candidate(2) == 4", "assert abs(square(3) - 9) < 1e-9", "check(candidate)",
+             "assert all(map(lambda x: candidate(x) == x * x, [1, 2, 3]))",
+             "import copy, json, subprocess\nassert candidate(copy.copy(4)) == 16"]
     setup = "def check(candidate):\n    assert candidate(5) == 25\n    assert isinstance(candidate(1), int)\n"
     report = check_function(sandbox, HACKS[hack], "square", tests, setup=setup, timeout=2)
-    assert [o.passed for o in report.outcomes] == [False, False, False], report.outcomes
+    assert [o.passed for o in report.outcomes] == [False] * len(tests), report.outcomes
 
 
 def test_program_cannot_find_the_hidden_tests_anywhere(sandbox):
