@@ -3,10 +3,17 @@
 Why warm containers: ``docker run`` per check costs ~300 ms and ``docker exec`` ~80 ms; a fork server
 inside a long-lived container answers in milliseconds. Each worker is one container:
 
-- ``network_mode="none"`` (always), ``ipc_mode="none"``, read-only root filesystem, a size-capped tmpfs
-  for work dirs, memory / pids / CPU limits, ``no-new-privileges``, and every capability dropped except
-  the few the *server* needs to hand jobs to an unprivileged uid (SETUID, SETGID, CHOWN, KILL,
-  DAC_OVERRIDE, FOWNER). Programs run as uid 65534 with no capabilities at all.
+- ``network_mode="none"`` (always), ``ipc_mode="none"``, read-only root filesystem, memory / pids / CPU
+  limits, ``no-new-privileges``, every capability dropped, and the server running as uid 65534: the
+  container needs no privilege at all. Inside, the very same fork server as the local backend gives each
+  job its own user, pid, IPC and mount namespaces and its seccomp filter (see ``_forkserver.py``).
+- Docker's default seccomp profile refuses the unprivileged user namespaces that per-job isolation is
+  built from, so the container gets :func:`seccomp_profile` instead: Docker's "allow" by default, with
+  the same kernel surface refused as for jobs (keyrings, ptrace, bpf, perf events, modules, ...) but
+  ``unshare``, ``setns`` and ``mount``, which the server needs to build each job's namespaces (the jobs
+  themselves are refused those by their own filter).
+- Works against a rootful engine, rootless Docker or Podman's Docker API: ``DockerConfig.base_url`` or
+  ``DOCKER_HOST`` names the socket.
 - The server reaches us through a Unix socket in a private (mode 0700) host directory bind-mounted
   into the container; over it we pass each job's stdin memfd and output pipes, exactly as the local
   backend does. So the container needs no network, and the server never holds job input or output.
@@ -16,6 +23,8 @@ inside a long-lived container answers in milliseconds. Each worker is one contai
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import tempfile
@@ -24,6 +33,7 @@ from pathlib import Path
 
 from feedback_gym.errors import SandboxUnavailableError, missing_dependency
 from feedback_gym.sandboxes import _forkserver as wire
+from feedback_gym.sandboxes._forkserver import DENIED_SYSCALLS
 from feedback_gym.sandboxes.config import DockerConfig
 from feedback_gym.sandboxes.image import SANDBOX_UID
 from feedback_gym.sandboxes.local import JUDGE_PATH, JUDGE_SOURCE, SERVER_PATH, SERVER_SOURCE
@@ -33,8 +43,24 @@ from feedback_gym.sandboxes.pool import PooledSandbox, Worker
 LABEL = "feedback-gym.sandbox"
 SOCKET_DIR = "/run/feedback-gym"
 CONTAINER_PYTHON = "/usr/bin/python3.11"
-SERVER_CAPS = ["SETUID", "SETGID", "CHOWN", "KILL", "DAC_OVERRIDE", "FOWNER"]
 STARTUP_TIMEOUT = 60.0
+#: What the server itself must be allowed (to build each job's namespaces); jobs are refused them.
+SERVER_NEEDS = frozenset({"unshare", "setns", "mount", "umount2"})
+
+
+def seccomp_profile() -> str:
+    """The container's seccomp profile (JSON): allow, except the kernel surface no one here needs.
+
+    >>> profile = json.loads(seccomp_profile())
+    >>> names = profile["syscalls"][0]["names"]
+    >>> profile["defaultAction"], "keyctl" in names, "unshare" in names
+    ('SCMP_ACT_ALLOW', True, False)
+    """
+    names = sorted(name for name in DENIED_SYSCALLS if name not in SERVER_NEEDS)
+    return json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    })
 
 
 def docker_client(config: DockerConfig):  # noqa: ANN201 - docker is optional
@@ -61,10 +87,26 @@ def docker_client(config: DockerConfig):  # noqa: ANN201 - docker is optional
     return client
 
 
+def container_user(client) -> tuple[int, int]:  # noqa: ANN001 - docker is optional
+    """The uid:gid the container's server runs as: never the host's root, always able to reach its socket.
+
+    - A rootless engine (rootless Docker, Podman): the container's root *is* the calling user.
+    - A rootful engine, called by root: ``nobody`` (the socket directory is handed to it).
+    - A rootful engine, called by an ordinary user (in the ``docker`` group): that user's own ids.
+    """
+    try:
+        security = " ".join(client.info().get("SecurityOptions") or [])
+    except Exception:  # noqa: BLE001 - an engine that does not say is treated as rootful
+        security = ""
+    if "rootless" in security:
+        return 0, 0
+    if os.geteuid() == 0:
+        return SANDBOX_UID, SANDBOX_UID
+    return os.geteuid(), os.getegid()
+
+
 class DockerWorker(Worker):
     """One container with a fork server inside, reached over a bind-mounted Unix socket."""
-
-    nproc = False  # uid 65534 is shared by every container: the pids cgroup limits processes instead
 
     def __init__(self, sandbox_id: str, client, config: DockerConfig, index: int) -> None:  # noqa: ANN001
         super().__init__()
@@ -77,10 +119,14 @@ class DockerWorker(Worker):
 
     def start(self) -> None:
         """Create the container, wait for its server to connect and say hello."""
+        uid, gid = container_user(self.client)
         self.dir = Path(tempfile.mkdtemp(prefix="feedback-gym-docker-"))
         self.dir.chmod(0o700)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(self.dir / "sock"))
+        if os.geteuid() == 0 and uid != 0:  # only the container's server may reach the socket
+            os.chown(self.dir, uid, gid)
+            os.chown(self.dir / "sock", uid, gid)
         listener.listen(1)
         listener.settimeout(STARTUP_TIMEOUT)
         cfg = self.config
@@ -94,21 +140,14 @@ class DockerWorker(Worker):
                     SERVER_PATH,
                     "--connect",
                     f"{SOCKET_DIR}/sock",
-                    "--uid",
-                    str(SANDBOX_UID),
-                    "--gid",
-                    str(SANDBOX_UID),
-                    "--root",
-                    "/work/jobs",
-                    "--python",
-                    CONTAINER_PYTHON,
                 ],
                 detach=True,
-                user="0:0",
+                user=f"{uid}:{gid}",
                 network_mode="none",
                 ipc_mode="none",
                 read_only=True,
-                tmpfs={"/work": "size=512m,mode=0755,exec"},
+                # Mount points for each job's own tmpfs (the jobs mount theirs over these).
+                tmpfs={"/tmp": "size=1m,mode=1777", "/dev/shm": "size=1m,mode=1777"},
                 volumes={
                     str(self.dir): {"bind": SOCKET_DIR, "mode": "rw"},
                     str(SERVER_SOURCE): {"bind": SERVER_PATH, "mode": "ro"},
@@ -119,8 +158,7 @@ class DockerWorker(Worker):
                 pids_limit=cfg.pids,
                 nano_cpus=int(cfg.cpus * 1e9),
                 cap_drop=["ALL"],
-                cap_add=SERVER_CAPS,
-                security_opt=["no-new-privileges"],
+                security_opt=["no-new-privileges", f"seccomp={seccomp_profile()}"],
                 labels={LABEL: self.sandbox_id},
                 auto_remove=True,  # a server that loses its owner exits, and its container goes
                 name=f"feedback-gym-{self.sandbox_id}-{self.index}-{self.restarts}",
@@ -131,14 +169,23 @@ class DockerWorker(Worker):
             hello, _ = wire.recv_message(conn)
             conn.settimeout(None)
         except Exception as err:
+            logs = self._logs()
             self.kill()
-            raise SandboxUnavailableError(f"the sandbox container did not start: {err}") from err
+            raise SandboxUnavailableError(f"the sandbox container did not start: {err}{logs}") from err
         finally:
             listener.close()
         if not hello.get("ready"):
             self.kill()
             raise SandboxUnavailableError(f"unexpected hello from the container's server: {hello!r}")
         self.sock = conn
+
+    def _logs(self) -> str:
+        """The container's last output, to say why its server did not start."""
+        try:
+            text = self.container.logs(tail=20).decode("utf-8", "replace").strip() if self.container else ""
+        except Exception:  # noqa: BLE001 - already gone
+            return ""
+        return f"\ncontainer output:\n{text}" if text else ""
 
     def kill(self) -> None:
         """Remove the container and its socket directory."""

@@ -125,37 +125,34 @@ def test_killing_the_parent_does_not_hurt_the_sandbox(single):
 
 
 def test_setsid_double_fork_daemon_dies_with_the_job(single):
-    marker = uuid.uuid4().hex
+    marker = f"1000.{uuid.uuid4().int % 10**9}"  # a sleep duration no other process has on its command line
     source = (
-        "import os, sys, time\n"
+        "import os, sys\n"
         "r, w = os.pipe()\n"
         "if os.fork() == 0:\n"
         "    os.setsid()\n"
         "    if os.fork() == 0:\n"
-        "        os.write(w, str(os.getpid()).encode())\n"
+        "        os.write(w, b'up')\n"
         "        os.close(w)\n"
-        f"        sys.argv[0] = '{marker}'\n"
-        "        time.sleep(1000)\n"
+        f"        os.execv('/bin/sleep', ['sleep', '{marker}'])\n"
         "    os._exit(0)\n"
         "os.close(w)\n"
         "print(os.read(r, 100).decode())\n"
     )
     result, _ = run(single, source)
-    assert result.ok, result
-    daemon_pid = int(result.stdout)
-    # Same worker, same pid namespace: the daemon's pid must be gone before the next job starts.
-    check = single.run(
-        Job(language="python", source=f"import os; print(os.path.exists('/proc/{daemon_pid}'))")
+    assert result.ok and result.stdout == "up\n", result
+    # The next job on the same worker scans every process it can see: the daemon must be gone.
+    scan = (
+        "import os\nfound = []\n"
+        "for pid in (p for p in os.listdir('/proc') if p.isdigit()):\n"
+        "    try:\n"
+        "        found.append(open(f'/proc/{pid}/cmdline', 'rb').read())\n"
+        "    except OSError:\n"
+        "        pass\n"
+        f"print(any(b'{marker}' in line for line in found), len(found) > 1)\n"
     )
-    assert check.stdout == "False\n"
-    others = single.run(
-        Job(
-            language="python",
-            source="import os\nprint(sum(1 for p in os.listdir('/proc') if p.isdigit() and "
-            "os.stat('/proc/' + p).st_uid == os.getuid()))",
-        )
-    )
-    assert others.stdout == "2\n"  # only the checking job and its namespace's init run as the job uid
+    check = single.run(Job(language="python", source=scan))
+    assert check.stdout == "False True\n", check
 
 
 def test_writing_outside_the_work_dir_fails(single):
@@ -331,8 +328,9 @@ def test_job_fds_are_only_its_streams_and_status_line(single):
     """No fd of the server leaks into a job; an exec'd program does not even keep the status line."""
     python = run(single, "import os\nprint(sorted(int(fd) for fd in os.listdir('/proc/self/fd')))")[0]
     assert python.stdout == "[0, 1, 2, 3, 4]\n"  # 4 is the directory listdir itself opened
-    shell = single.run(Job(argv=["/bin/sh", "-c", "ls /proc/$$/fd"], limits=FAST))
-    assert shell.stdout.split() == ["0", "1", "2"]
+    listing = "import os; print(sorted(int(fd) for fd in os.listdir('/proc/self/fd')))"
+    execd = single.run(Job(argv=["python3", "-I", "-S", "-c", listing], limits=FAST))
+    assert execd.stdout == "[0, 1, 2, 3]\n", execd  # 3: listdir's own directory, not the status line
 
 
 def test_a_program_reusing_fd_3_keeps_its_file_intact(single):
