@@ -26,8 +26,12 @@ def _kill_server(box) -> None:
         os.killpg(worker.process.pid, signal.SIGKILL)  # the bwrap process this sandbox started
         worker.process.wait()
     else:
-        worker.container.kill()
-        worker.container.wait(timeout=30)
+        container = worker.container  # the worker may drop it (and the engine remove it) at any moment now
+        container.kill()
+        try:
+            container.wait(timeout=30)
+        except Exception:  # noqa: BLE001 - removed as soon as it died (auto_remove)
+            pass
 
 
 @pytest.mark.parametrize("backend", ["local", pytest.param("docker", marks=pytest.mark.docker)])
