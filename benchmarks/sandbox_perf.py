@@ -14,6 +14,9 @@ For each: p50/p95 latency of sequential checks, and throughput with all cores bu
 thread per core, or the pool's ``run_many``). Ratios are taken between figures of the same run, and
 the machine's load average is printed next to them (other processes share the cores).
 
+Then the HumanEval step sweep (:mod:`.humaneval_sweep`): 164 canonical and 164 wrong programs through
+``HumanEval-v0`` against ``check_correctness`` on the same programs, and the cost of an infinite-loop step.
+
 The soak run then sends thousands of harness checks with attacks mixed in (infinite loops, fork
 bombs, memory bombs, output floods, setsid daemons, crashes) through every worker, and reports the
 pool's open fds, processes and memory at the start and the end, wrong verdicts and hung checks.
@@ -387,10 +390,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-checks", type=int, default=None)
     parser.add_argument("--no-docker", action="store_true")
     parser.add_argument("--no-soak", action="store_true")
+    parser.add_argument("--no-humaneval", action="store_true", help="skip the HumanEval step sweep")
     args = parser.parse_args(argv)
     print(f"python {sys.version.split()[0]}; {load()}")
     benchmark(args)
     env_overhead(args)
+    if not args.no_humaneval:
+        from feedback_gym.benchmarks import humaneval_sweep
+
+        humaneval_sweep.run(os.cpu_count() or 1, load)
     return 0 if args.no_soak else soak(args)
 
 
