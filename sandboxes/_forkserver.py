@@ -332,6 +332,9 @@ class JobInit:
         self.pidfd = os.pidfd_open(pid)
         self.sock = sock
         self.ready = False
+        #: From the init once it is set up: its work dir, and its program process's socket.
+        self.workdir = -1
+        self.program: socket.socket | None = None
 
     def wait_ready(self, timeout: float) -> None:
         """Wait for the init to say its namespaces are set up; raise with its reason if they are not."""
@@ -344,10 +347,11 @@ class JobInit:
             raise OSError(f"a job's init process did not start ({err})") from None
         finally:
             self.sock.settimeout(None)
-        close_fds(fds)
-        if not message.get("ready"):
+        if not message.get("ready") or len(fds) != 2:
+            close_fds(fds)
             why = message.get("setup_error")
             raise OSError(f"a job's init process could not set up its namespaces:\n{why}")
+        self.workdir, self.program = fds[0], socket.socket(fileno=fds[1])
         self.ready = True
 
     def kill(self) -> None:
@@ -357,6 +361,10 @@ class JobInit:
         except ProcessLookupError:
             pass
         self.sock.close()
+        if self.program is not None:
+            self.program.close()
+            os.close(self.workdir)
+            self.program = None
 
     def reap(self, block: bool) -> bool:
         """Collect the dead init (it dies once every process of its namespace is gone); True when done."""
@@ -414,6 +422,11 @@ class Server:
         return init
 
     def run_job(self, request: dict, fds: list[int]) -> dict:
+        # Every process of earlier jobs is gone before this one starts (usually long since: it was
+        # killed right after its answer).
+        for init in self.dying:
+            init.reap(block=True)
+        self.dying.clear()
         try:
             init = self.take_init()
         except OSError as err:
@@ -421,13 +434,13 @@ class Server:
         self.done = init  # whatever happens, this init is killed after the reply
         start = time.monotonic()
         try:
-            send_message(init.sock, request, fds)
+            self.hand_over(init, request, fds)
         except OSError:  # the init died while it waited (never expected): one fresh try
             init.kill()
             self.dying.append(init)
             self.done = init = self.take_init()
             start = time.monotonic()
-            send_message(init.sock, request, fds)
+            self.hand_over(init, request, fds)
         close_fds(fds)
         fds.clear()
         deadline = start + float(request["limits"]["wall_seconds"])
@@ -457,6 +470,19 @@ class Server:
                     }
             # The init died or hung up without a report (killed by the kernel: memory, never expected).
             return {"error": "the job's init process died before it reported"}
+
+    @staticmethod
+    def hand_over(init: JobInit, request: dict, fds: list[int]) -> None:
+        """Write the job's files into its work dir; the judge's job to the init, any other to the program."""
+        write_files(init.workdir, request)
+        if request.get("judge"):
+            send_message(init.sock, {"judge": True, "limits": request["limits"],
+                                     "collect": request.get("collect", [])}, fds)
+            return
+        job = {key: request.get(key) for key in ("language", "argv", "limits", "env")}
+        assert init.program is not None
+        send_message(init.program, job, fds)
+        send_message(init.sock, {"collect": request.get("collect", [])})
 
     def finish(self) -> None:
         """After the reply: kill the last job's namespace, reap what died, fork inits ahead."""
@@ -523,7 +549,11 @@ def job_init(sock: socket.socket) -> None:
         os.environ.clear()
         os.environ.update(JOB_ENVIRONMENT)
         program = ProgramProcess.fork()
-        send_message(server, {"ready": True})
+        # The server writes each job's files straight into this work dir and hands the program process
+        # its job itself: this process is off the critical path of a plain job.
+        workdir = os.open(WORKDIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        send_message(server, {"ready": True}, [workdir, program.sock.fileno()])
+        os.close(workdir)
     except BaseException:  # noqa: BLE001
         try:
             send_message(server, {"setup_error": traceback.format_exc()})
@@ -534,14 +564,14 @@ def job_init(sock: socket.socket) -> None:
     except BaseException:  # noqa: BLE001 - the server went away: no job will come
         os._exit(0)
     try:
-        write_files(request)
-        for target, fd in enumerate(fds):  # fds arrive lowest-first (from 3), so none is clobbered
-            os.dup2(fd, target)
-        close_fds([fd for fd in fds if fd >= len(fds)])
         if request.get("judge"):
+            for target, fd in enumerate(fds):  # fds arrive lowest-first (from 3), so none is clobbered
+                os.dup2(fd, target)
+            close_fds([fd for fd in fds if fd >= len(fds)])
             status = run_judge(program, request)
         else:
-            status = program.run(request, len(fds))
+            close_fds(fds)
+            status = program.wait()
     except BaseException:  # noqa: BLE001 - the init's own failure: the job failed, loudly
         os.write(2, b"sandbox: job init failed\n" + traceback.format_exc().encode())
         status = {"exit_code": 126}
@@ -585,18 +615,33 @@ def stop_the_others() -> None:
         pass
 
 
-def write_files(request: dict) -> None:
-    """Create the job's files in its (fresh, empty) work dir."""
+def write_files(workdir: int, request: dict) -> None:
+    """Create the job's files in its fresh, empty work dir (an fd: it lives in the job's own tmpfs).
+
+    Names are relative paths without ``..`` (checked by the client's ``Job``); nothing is followed.
+    """
     files = dict(request.get("files", {}))
     if request.get("language") == "python" and not request.get("judge"):
         files.setdefault("main.py", base64.b64encode(request.get("source", "").encode()).decode())
     executables = set(request.get("executables", ()))
     for name, content in files.items():
-        path = os.path.join(WORKDIR, name)
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(base64.b64decode(content))
-        os.chmod(path, 0o755 if name in executables else 0o644)
+        *parents, leaf = name.split("/")
+        directory = os.dup(workdir)
+        try:
+            for part in parents:
+                try:
+                    os.mkdir(part, 0o700, dir_fd=directory)
+                except FileExistsError:
+                    pass
+                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
+                os.close(directory)
+                directory = inner
+            mode = 0o755 if name in executables else 0o644
+            fd = os.open(leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=directory)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(base64.b64decode(content))
+        finally:
+            os.close(directory)
 
 
 def collect(request: dict) -> dict[str, str]:
@@ -657,14 +702,8 @@ class ProgramProcess:
         theirs.close()
         return cls(pid, ours)
 
-    def run(self, request: dict, nfds: int) -> dict:
-        """Hand the job to the program process; wait for its report or its end."""
-        send_message(self.sock, {k: request.get(k) for k in ("language", "argv", "limits", "env")},
-                     list(range(nfds)))
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in range(nfds):  # only the program holds the job's pipes now: EOF means it is done
-            os.dup2(null, fd) if fd < 3 else os.close(fd)
-        os.close(null)
+    def wait(self) -> dict:
+        """Wait for the program's report (a Python job's last act) or its end (anything exec'd)."""
         pidfd = os.pidfd_open(self.pid)
         watched = [self.sock, pidfd]
         while True:
