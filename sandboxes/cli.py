@@ -22,7 +22,11 @@ from feedback_gym.sandboxes.config import DEFAULT_IMAGE
 def _install(args: argparse.Namespace) -> int:
     from feedback_gym.sandboxes.engine import install_engine
 
-    print(install_engine())
+    try:
+        print(install_engine())
+    except PermissionError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -31,7 +35,7 @@ def _start(args: argparse.Namespace) -> int:
 
     try:
         print(start_engine(Path(args.pid_file)))
-    except RuntimeError as err:
+    except (RuntimeError, PermissionError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -73,10 +73,14 @@ def docker_client(config: DockerConfig):  # noqa: ANN201 - docker is optional
         client = docker.DockerClient(base_url=config.base_url) if config.base_url else docker.from_env()
         client.ping()
     except Exception as err:  # noqa: BLE001
-        raise SandboxUnavailableError(
-            f"no Docker engine answers ({err}); start one with `feedback-gym sandbox start-engine --pid-file "
-            "/tmp/dockerd.pid` (install it first with `feedback-gym sandbox install-engine`)"
-        ) from err
+        if os.geteuid() == 0:
+            how = ("start one with `feedback-gym sandbox start-engine --pid-file /tmp/dockerd.pid` "
+                   "(install it first with `feedback-gym sandbox install-engine`)")
+        else:
+            from feedback_gym.sandboxes.engine import NON_ROOT_HELP
+
+            how = f"DOCKER_HOST={os.environ.get('DOCKER_HOST', '(unset)')}; {NON_ROOT_HELP}"
+        raise SandboxUnavailableError(f"no Docker engine answers ({err}); {how}") from err
     try:
         client.images.get(config.image)
     except Exception as err:  # noqa: BLE001

@@ -16,6 +16,21 @@ from pathlib import Path
 #: The daemon flags that keep every container off the network.
 DOCKERD_FLAGS = ("--bridge=none", "--iptables=false")
 
+#: What an ordinary user can do instead of installing or starting the system's engine (which needs root).
+NON_ROOT_HELP = (
+    "installing or starting the system's Docker engine needs root. As an ordinary user: the default "
+    "local sandbox needs no engine at all (only bubblewrap and unprivileged user namespaces); or run a "
+    "rootless engine you own, e.g. rootless Docker (`dockerd-rootless-setuptool.sh install`, then "
+    "`export DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock`) or Podman (`systemctl --user start "
+    "podman.socket`, then `export DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock`), and build "
+    "the image with `feedback-gym sandbox build-image`"
+)
+
+
+def _require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise PermissionError(f"cannot {what}: {NON_ROOT_HELP}")
+
 
 def engine_answers(timeout: float = 3.0) -> bool:
     """Whether a Docker engine answers a ping on the default address."""
@@ -37,6 +52,7 @@ def install_engine() -> str:
     """``apt-get install docker.io`` when there is no ``dockerd``; a no-op otherwise."""
     if shutil.which("dockerd"):
         return f"dockerd is installed ({shutil.which('dockerd')}); nothing to do"
+    _require_root("install docker.io")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-q", "docker.io"], check=True, env=env)
@@ -47,6 +63,7 @@ def start_engine(pid_file: Path, timeout: float = 90.0) -> str:
     """Start ``dockerd`` in the background unless an engine answers; write its PID; wait for it."""
     if engine_answers():
         return "a Docker engine already answers; not starting another (no PID file written)"
+    _require_root("start dockerd")
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise RuntimeError("no dockerd binary: run `feedback-gym sandbox install-engine` first")

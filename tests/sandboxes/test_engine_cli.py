@@ -69,3 +69,17 @@ def test_install_engine_is_a_no_op_when_dockerd_exists():
         pytest.skip("dockerd not installed here")
     assert "nothing to do" in engine.install_engine()
     assert os.path.exists(shutil.which("dockerd"))
+
+
+def test_an_ordinary_user_is_told_what_they_can_do_instead_of_installing_an_engine(monkeypatch, capsys):
+    """Installing or starting the system's engine needs root; the message names the rootless ways."""
+    from feedback_gym.cli import main as cli_main
+    from feedback_gym.sandboxes import engine
+
+    monkeypatch.setattr(engine.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    monkeypatch.setattr(engine, "engine_answers", lambda timeout=3.0: False)
+    assert cli_main(["sandbox", "install-engine"]) == 1
+    assert cli_main(["sandbox", "start-engine", "--pid-file", "/nonexistent/x.pid"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("needs root") == 2 and "DOCKER_HOST" in err and "local sandbox needs no engine" in err
