@@ -55,7 +55,10 @@ class FeedbackGymClient(EnvClient[dict[str, Any], dict[str, Any], dict[str, Any]
         from websockets.exceptions import ConnectionClosed
 
         try:
-            await self._send(message)
+            try:
+                await self._send(message)
+            except ConnectionClosed:
+                pass  # a refused session is closed at once; its error message is still queued
             response = await self._receive()
         except ConnectionClosed as err:
             code = err.rcvd.code if err.rcvd is not None else None
