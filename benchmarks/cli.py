@@ -105,9 +105,9 @@ def _run(args: argparse.Namespace) -> int:
         print("\n".join(str(path) for path in written))
         return 0
     suite = get_suite(args.suite)
-    from feedback_gym.benchmarks.remote_envs import export_env_urls, parse_env_urls
+    from feedback_gym.benchmarks.remote_envs import exported_env_urls, parse_env_urls
 
-    export_env_urls(parse_env_urls(args.env_url))
+    env_urls = parse_env_urls(args.env_url)
     if args.sandbox:
         suite = suite.with_env_kwargs({"sandbox": args.sandbox})
     config = BenchConfig(
@@ -116,7 +116,8 @@ def _run(args: argparse.Namespace) -> int:
         control=not args.no_control, policy_kwargs=parse_kwargs(args.policy_kwarg, "--policy-kwarg"),
         retry_errors=args.retry_errors, compare=args.compare, gpus_per_worker=args.gpus_per_worker,
     )
-    summary = run_benchmark(config, progress=not args.no_progress)
+    with exported_env_urls(env_urls):
+        summary = run_benchmark(config, progress=not args.no_progress)
     _print_summary(summary, args.out)
     overall = summary["overall"]
     total = overall["episodes"] + overall["control_episodes"]

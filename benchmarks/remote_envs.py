@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from feedback_gym.errors import ConfigError
@@ -35,10 +36,18 @@ def parse_env_urls(pairs: Sequence[str]) -> dict[str, str]:
     return urls
 
 
-def export_env_urls(urls: Mapping[str, str]) -> None:
-    """Put the mapping where this process's workers will find it."""
+@contextmanager
+def exported_env_urls(urls: Mapping[str, str]) -> Iterator[None]:
+    """Put the mapping where the workers started inside the block find it; restore the old value after."""
+    previous = os.environ.pop(ENV_URLS_VAR, None)
     if urls:
         os.environ[ENV_URLS_VAR] = json.dumps(dict(urls))
+    try:
+        yield
+    finally:
+        os.environ.pop(ENV_URLS_VAR, None)
+        if previous is not None:
+            os.environ[ENV_URLS_VAR] = previous
 
 
 def remote_env(env_id: str, kwargs: Mapping[str, Any]) -> Any:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
-from feedback_gym.benchmarks.remote_envs import parse_env_urls
+from feedback_gym.benchmarks.remote_envs import ENV_URLS_VAR, parse_env_urls
 from feedback_gym.errors import ConfigError
 
 
@@ -43,6 +44,7 @@ def test_a_suite_plays_on_a_served_environment_and_mismatched_kwargs_are_refused
         out = tmp_path / "run"
         args = [*common, "--out", str(out), "--no-control", "--env-url", f"Countdown-v0={server.url}"]
         assert main(args) == 0
+        assert ENV_URLS_VAR not in os.environ  # scoped to the run: later runs in this process play locally
         records = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
         assert len(records) == 3 and all(r["error"] is None for r in records)
         assert all(r["env"]["class"] == "feedback_gym.remote.RemoteEnv" for r in records)
