@@ -60,6 +60,8 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="another run's summary.json or folder to include on the leaderboard, repeatable")
     parser.add_argument("--leaderboard", nargs="+", metavar="PATH", default=None,
                         help="only merge these summaries (files or folders) into a leaderboard in --out")
+    parser.add_argument("--env-url", action="append", default=[], metavar="ID=URL",
+                        help="play ID on a `feedback-gym serve ID` server at URL, not locally; repeatable")
     parser.add_argument("--list-suites", action="store_true", help="list the built-in suites and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_cli)
@@ -103,6 +105,9 @@ def _run(args: argparse.Namespace) -> int:
         print("\n".join(str(path) for path in written))
         return 0
     suite = get_suite(args.suite)
+    from feedback_gym.benchmarks.remote_envs import exported_env_urls, parse_env_urls
+
+    env_urls = parse_env_urls(args.env_url)
     if args.sandbox:
         suite = suite.with_env_kwargs({"sandbox": args.sandbox})
     config = BenchConfig(
@@ -111,7 +116,8 @@ def _run(args: argparse.Namespace) -> int:
         control=not args.no_control, policy_kwargs=parse_kwargs(args.policy_kwarg, "--policy-kwarg"),
         retry_errors=args.retry_errors, compare=args.compare, gpus_per_worker=args.gpus_per_worker,
     )
-    summary = run_benchmark(config, progress=not args.no_progress)
+    with exported_env_urls(env_urls):
+        summary = run_benchmark(config, progress=not args.no_progress)
     _print_summary(summary, args.out)
     overall = summary["overall"]
     total = overall["episodes"] + overall["control_episodes"]

@@ -79,9 +79,12 @@ class EnvPool:
         import gymnasium as gym
 
         import feedback_gym  # noqa: F401  (registers the ids)
+        from feedback_gym.benchmarks.remote_envs import remote_env
 
-        sandbox = self._shared_sandbox(env_id, kwargs)
-        env = gym.make(env_id, **{**kwargs, **({"sandbox": sandbox} if sandbox is not None else {})})
+        env = remote_env(env_id, kwargs)  # --env-url: this id runs on an environment server
+        if env is None:
+            sandbox = self._shared_sandbox(env_id, kwargs)
+            env = gym.make(env_id, **{**kwargs, **({"sandbox": sandbox} if sandbox is not None else {})})
         env.unwrapped._bench_pool_key = self._key(env_id, kwargs)
         self._all.append(env)
         return env

@@ -58,3 +58,7 @@ class SandboxClosedError(FeedbackGymError, RuntimeError):
 
 class SandboxUnavailableError(FeedbackGymError, RuntimeError):
     """A sandbox backend cannot start here (no Docker engine, no image, no bubblewrap); says how to fix it."""
+
+
+class RemoteEnvError(FeedbackGymError, RuntimeError):
+    """A served environment could not answer: the server refused, failed, timed out or went away."""
