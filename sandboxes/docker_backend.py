@@ -48,15 +48,18 @@ STARTUP_TIMEOUT = 60.0
 SERVER_NEEDS = frozenset({"unshare", "setns", "mount", "umount2"})
 
 
-def seccomp_profile() -> str:
+def seccomp_profile(also_allow: frozenset[str] = frozenset()) -> str:
     """The container's seccomp profile (JSON): allow, except the kernel surface no one here needs.
+
+    ``also_allow`` names more calls the container's own (trusted) processes need: a container that
+    starts bubblewrap itself (the server image) also needs ``pivot_root`` and ``chroot``.
 
     >>> profile = json.loads(seccomp_profile())
     >>> names = profile["syscalls"][0]["names"]
     >>> profile["defaultAction"], "keyctl" in names, "unshare" in names
     ('SCMP_ACT_ALLOW', True, False)
     """
-    names = sorted(name for name in DENIED_SYSCALLS if name not in SERVER_NEEDS)
+    names = sorted(name for name in DENIED_SYSCALLS if name not in SERVER_NEEDS | also_allow)
     return json.dumps({
         "defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],

@@ -1,20 +1,22 @@
 """``feedback-gym serve --docker ID``: the same server, inside the server image, behind a loopback bridge.
 
 The container runs with ``network_mode="none"`` (always: it has no network at all), a read-only
-root, a private ``/tmp``, every capability dropped, and the caller's uid, so the Unix socket it
-listens on (in a 0700 folder of the host, bind-mounted) belongs to the caller. The host side binds
+root, a private ``/tmp``, every capability dropped, and never as the host's root: the caller's uid
+(``nobody`` when the caller is root, the engine's root when it is rootless; see
+:func:`feedback_gym.sandboxes.docker_backend.container_user`), which owns the 0700 host folder,
+bind-mounted, that holds the Unix socket it listens on. The host side binds
 ``--host``/``--port`` and forwards to that socket (:mod:`feedback_gym.serve.bridge`). The token,
 when there is one, goes to the server in the container through its environment, not its argv.
 
 The envs in the container run model-written code in the ``local`` sandbox (bubblewrap with
 unprivileged user namespaces). Docker's default seccomp profile refuses the ``unshare``/``clone``
 calls that needs, and its masked ``/proc`` paths stop bubblewrap mounting a fresh ``/proc``; so
-the container gets ``seccomp=unconfined`` and no masked ``/proc`` paths (the CLI's
-``systempaths=unconfined``), keeping ``no-new-privileges``, no capabilities, no network and a
-read-only root: the confinement of model code is bubblewrap's job inside it. (Checked: bubblewrap
-with ``--unshare-user`` runs in such a container as a non-root uid, and fails without either
-setting.) Where the sandbox cannot start (the host forbids unprivileged user namespaces, or a
-sandbox that insists on root), every reset answers with the sandbox's own error, never a score.
+the container gets the docker sandbox backend's seccomp profile (Docker's default "allow", with
+keyrings, ptrace, bpf, perf events, modules and the like refused, but user namespaces allowed) and no
+masked ``/proc`` paths (the CLI's ``systempaths=unconfined``), keeping ``no-new-privileges``, no
+capabilities, no network and a read-only root: the confinement of model code is the sandbox's job
+inside it, per job. Where the sandbox cannot start (the host forbids unprivileged user namespaces),
+every reset answers with the sandbox's own error, never a score.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ from feedback_gym.serve.config import TOKEN_ENV_VAR, ServeConfig
 #: Where the socket folder is mounted inside the container.
 SOCKET_DIR = "/run/feedback-gym"
 SOCKET_NAME = "server.sock"
-#: Security options of the container (with MaskedPaths/ReadonlyPaths emptied; see the module docstring).
-SANDBOX_SECURITY_OPT = ("seccomp=unconfined", "no-new-privileges")
+def security_options() -> list[str]:
+    """The container's security options (MaskedPaths/ReadonlyPaths are emptied too; see the docstring)."""
+    from feedback_gym.sandboxes.docker_backend import seccomp_profile
+
+    return ["no-new-privileges", f"seccomp={seccomp_profile(frozenset({'pivot_root', 'chroot'}))}"]
 #: How long the server in the container may take to listen.
 START_TIMEOUT_S = 120.0
 
@@ -81,13 +86,18 @@ def start_container(config: ServeConfig, image: str, socket_dir: Path) -> Any:
         raise SandboxUnavailableError(
             f"no image {image!r}: build it with `feedback-gym serve-image`"
         ) from None
+    from feedback_gym.sandboxes.docker_backend import container_user
+
+    uid, gid = container_user(client)
+    if os.geteuid() == 0 and uid != 0:  # the server in the container must reach its socket folder
+        os.chown(socket_dir, uid, gid)
     host_config = client.api.create_host_config(
         network_mode="none",
         read_only=True,
         tmpfs={"/tmp": "rw,exec,size=512m"},
         binds={str(socket_dir): {"bind": SOCKET_DIR, "mode": "rw"}},
         cap_drop=["ALL"],
-        security_opt=list(SANDBOX_SECURITY_OPT),
+        security_opt=security_options(),
         pids_limit=4096,
     )
     # `--security-opt systempaths=unconfined` of the docker CLI; docker-py has no argument for it.
@@ -96,7 +106,7 @@ def start_container(config: ServeConfig, image: str, socket_dir: Path) -> Any:
         created = client.api.create_container(
             image,
             command=container_command(config),
-            user=f"{os.getuid()}:{os.getgid()}",
+            user=f"{uid}:{gid}",
             environment={TOKEN_ENV_VAR: config.token} if config.token else {},
             host_config=host_config,
             labels={"feedback-gym": "server"},
