@@ -135,32 +135,37 @@ def write_rootfs(tar_path: Path, paths: Iterable[str]) -> int:
     return count
 
 
+def import_rootfs(tar_path: Path, tag: str, changes: list[str], base_url: str | None = None) -> None:
+    """Import a root filesystem tar as image ``tag`` (``docker import``) with Dockerfile ``changes``."""
+    try:
+        import docker
+    except ImportError:
+        from feedback_gym.errors import missing_dependency
+
+        raise missing_dependency("docker", "docker") from None
+    client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+    try:
+        repository, _, version = tag.partition(":")
+        client.api.import_image(src=str(tar_path), repository=repository, tag=version or "latest",
+                                changes=changes)
+        client.images.get(tag)
+    finally:
+        client.close()
+
+
 def build_image(tag: str = DEFAULT_IMAGE, base_url: str | None = None) -> str:
     """Build (import) the sandbox image; returns a one-line summary."""
-    import docker
-
     packages = package_closure(SEED_PACKAGES)
     files = package_files(packages)
     with tempfile.TemporaryDirectory(prefix="feedback-gym-image-") as tmp:
         tar_path = Path(tmp) / "rootfs.tar"
         count = write_rootfs(tar_path, files)
         size_mb = tar_path.stat().st_size / 2**20
-        client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
-        try:
-            repository, _, version = tag.partition(":")
-            client.api.import_image(
-                src=str(tar_path),
-                repository=repository,
-                tag=version or "latest",
-                changes=[
-                    f"USER {SANDBOX_UID}:{SANDBOX_UID}",
-                    "WORKDIR /work",
-                    "ENV PATH=/usr/bin:/bin",
-                    "ENV LANG=C.UTF-8",
-                    'CMD ["/usr/bin/python3.11", "-I", "-S", "-c", "pass"]',
-                ],
-            )
-            client.images.get(tag)
-        finally:
-            client.close()
+        import_rootfs(tar_path, tag, [
+            f"USER {SANDBOX_UID}:{SANDBOX_UID}",
+            "WORKDIR /work",
+            "ENV PATH=/usr/bin:/bin",
+            "ENV LANG=C.UTF-8",
+            'CMD ["/usr/bin/python3.11", "-I", "-S", "-c", "pass"]',
+        ], base_url)
     return f"built {tag}: {len(packages)} packages, {count} files, {size_mb:.0f} MiB"

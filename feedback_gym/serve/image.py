@@ -18,8 +18,6 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from feedback_gym.errors import missing_dependency
-
 #: The tag ``feedback-gym serve-image`` builds and ``feedback-gym serve --docker`` runs.
 DEFAULT_SERVER_IMAGE = "feedback-gym-server:latest"
 #: Where the Python distributions live inside the image (on ``PYTHONPATH``).
@@ -123,11 +121,13 @@ def add_site(tar_path: Path) -> int:
 
 def build_server_image(tag: str = DEFAULT_SERVER_IMAGE, base_url: str | None = None) -> str:
     """Build (import) the server image; returns a one-line summary."""
-    try:
-        import docker
-    except ImportError:
-        raise missing_dependency("docker", "docker") from None
-    from feedback_gym.sandboxes.image import SEED_PACKAGES, package_closure, package_files, write_rootfs
+    from feedback_gym.sandboxes.image import (
+        SEED_PACKAGES,
+        import_rootfs,
+        package_closure,
+        package_files,
+        write_rootfs,
+    )
 
     packages = package_closure((*SEED_PACKAGES, *EXTRA_PACKAGES))
     with tempfile.TemporaryDirectory(prefix="feedback-gym-server-image-") as tmp:
@@ -135,27 +135,16 @@ def build_server_image(tag: str = DEFAULT_SERVER_IMAGE, base_url: str | None = N
         system_files = write_rootfs(tar_path, package_files(packages))
         site_files = add_site(tar_path)
         size_mb = tar_path.stat().st_size / 2**20
-        client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
-        try:
-            repository, _, version = tag.partition(":")
-            client.api.import_image(
-                src=str(tar_path),
-                repository=repository,
-                tag=version or "latest",
-                changes=[
-                    "WORKDIR /tmp",
-                    "ENV PATH=/usr/bin:/bin",
-                    "ENV LANG=C.UTF-8",
-                    "ENV HOME=/tmp",
-                    f"ENV PYTHONPATH=/{SITE}",
-                    "ENV PYTHONDONTWRITEBYTECODE=1",
-                    'ENTRYPOINT ["/usr/bin/python3.11", "-m", "feedback_gym.cli"]',
-                    'CMD ["list"]',
-                ],
-            )
-            client.images.get(tag)
-        finally:
-            client.close()
+        import_rootfs(tar_path, tag, [
+            "WORKDIR /tmp",
+            "ENV PATH=/usr/bin:/bin",
+            "ENV LANG=C.UTF-8",
+            "ENV HOME=/tmp",
+            f"ENV PYTHONPATH=/{SITE}",
+            "ENV PYTHONDONTWRITEBYTECODE=1",
+            'ENTRYPOINT ["/usr/bin/python3.11", "-m", "feedback_gym.cli"]',
+            'CMD ["list"]',
+        ], base_url)
     return (
         f"built {tag}: {len(packages)} Debian packages ({system_files} files), "
         f"{site_files} Python files, {size_mb:.0f} MiB"
