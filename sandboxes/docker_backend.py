@@ -194,8 +194,21 @@ class DockerWorker(Worker):
             return ""
         return f"\ncontainer output:\n{text}" if text else ""
 
+    def disown(self) -> None:
+        """Our copy of another process's worker (after a fork): close our end, leave its container be."""
+        super().disown()
+        self.container = None
+        self.dir = None
+
+    def fresh(self) -> DockerWorker:
+        """A new worker with the same settings (a forked sandbox sets ``client``/``sandbox_id`` anew)."""
+        return DockerWorker(self.sandbox_id, self.client, self.config, self.index)
+
     def kill(self) -> None:
         """Remove the container and its socket directory."""
+        if self.inherited():  # never remove a container this process did not create
+            self.disown()
+            return
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -236,9 +249,19 @@ class DockerSandbox(PooledSandbox):
         workers = [DockerWorker(self.id, self.client, self.config, i) for i in range(self.config.workers)]
         super().__init__(workers)
 
+    def _after_fork(self) -> None:
+        """A forked child's pool: its own engine connection and id (so it removes only its containers)."""
+        self.id = uuid.uuid4().hex[:12]
+        self.client = docker_client(self.config)
+        for worker in self._workers:
+            worker.sandbox_id, worker.client = self.id, self.client
+
     def close(self) -> None:
         """Remove every container this sandbox created. Idempotent."""
+        forked = os.getpid() != self._owner
         super().close()
+        if forked:
+            return  # the containers labelled with our id are the parent's
         try:
             for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}={self.id}"}):
                 container.remove(force=True)

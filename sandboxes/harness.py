@@ -40,6 +40,7 @@ import json
 import re
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from feedback_gym.sandboxes.base import ExecResult, Job, Limits, Sandbox
@@ -386,8 +387,8 @@ def run_io_tests(
 
     Returns the compile result (``None`` for Python) and one outcome per case; a failed compile fails
     every case with ``compile_error``. Only the program's stdout is compared: its exit code alone never
-    passes a case, and a non-zero exit or a kill fails it even with the right output. The first case
-    runs alone: if it times out, the others are reported ``not_run`` (one timeout per check).
+    passes a case, and a non-zero exit or a kill fails it even with the right output. After a case
+    times out, cases not started yet are reported ``not_run`` (about one timeout per check).
     """
     compiled: CompileResult | None = None
     if language == "python":
@@ -403,19 +404,40 @@ def run_io_tests(
         jobs = [
             binary_job(compiled.binary, Job(argv=["true"], stdin=stdin, limits=limits)) for stdin, _ in cases
         ]
-    # The first case alone: a program that loops forever is stopped after one timeout, not one per case.
-    first = sandbox.run(jobs[0]) if jobs else None
-    if first is not None and (first.timed_out or first.killed_reason == "cpu"):
-        outcomes = [_io_outcome(first, *cases[0])] + [
-            TestOutcome(False, NOT_RUN, "not run: case 1 timed out, so the remaining cases were skipped",
-                        input=_short(stdin), expected=_short(expected))
-            for stdin, expected in cases[1:]
-        ]
-        return compiled, outcomes
-    results = ([first] if first is not None else []) + sandbox.run_many(jobs[1:])
-    outcomes = [_io_outcome(result, stdin, expected) for result, (stdin, expected) in zip(results, cases,
-                                                                                         strict=True)]
+    results = _run_until_timeout(sandbox, jobs)
+    outcomes = []
+    stopped = ""
+    for index, (result, (stdin, expected)) in enumerate(zip(results, cases, strict=True)):
+        if result is None:
+            outcomes.append(TestOutcome(False, NOT_RUN, f"not run: {stopped}", input=_short(stdin),
+                                        expected=_short(expected)))
+            continue
+        outcome = _io_outcome(result, stdin, expected)
+        if outcome.error_kind == TIMEOUT and not stopped:
+            stopped = f"case {index + 1} timed out, so the remaining cases were skipped"
+        outcomes.append(outcome)
     return compiled, outcomes
+
+
+def _run_until_timeout(sandbox: Sandbox, jobs: Sequence[Job]) -> list[ExecResult | None]:
+    """Run jobs concurrently (as many at once as the sandbox has workers); stop at the first timeout.
+
+    Jobs not started when one times out are not run (``None``): a program that loops forever costs
+    about one timeout per check, not one per case.
+    """
+    workers = max(1, min(len(jobs), int(getattr(sandbox, "workers", 1) or 1)))
+    results: list[ExecResult | None] = [None] * len(jobs)
+    with ThreadPoolExecutor(workers, thread_name_prefix="feedback-gym-io-case") as pool:
+        futures = [pool.submit(sandbox.run, job) for job in jobs]
+        timed_out = False
+        for index, future in enumerate(futures):
+            if timed_out and future.cancel():
+                continue
+            result = future.result()
+            results[index] = result
+            if result.timed_out or result.killed_reason == "cpu":
+                timed_out = True
+    return results
 
 
 def _short(text: str, limit: int = 2000) -> str:

@@ -44,6 +44,15 @@ JUDGE_PATH = "/opt/feedback-gym/feedback_gym_judge.py"
 STARTUP_TIMEOUT = 20.0
 _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="feedback-gym-sandbox-spawner")
 
+
+def _new_spawner() -> None:
+    """After a fork the spawner's thread is gone: a child gets a spawner of its own."""
+    global _SPAWNER
+    _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="feedback-gym-sandbox-spawner")
+
+
+os.register_at_fork(after_in_child=_new_spawner)
+
 #: What to tell a user whose kernel refuses unprivileged user namespaces.
 USERNS_HELP = (
     "the local sandbox needs unprivileged user namespaces, which this machine refuses. Ask an "
@@ -183,6 +192,9 @@ class LocalWorker(Worker):
 
     def kill(self) -> None:
         """Stop the server we started (by its PID; bwrap's --die-with-parent takes the rest down)."""
+        if self.inherited():  # never stop a server this process did not start
+            self.disown()
+            return
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -194,6 +206,15 @@ class LocalWorker(Worker):
                     pass
             self.process.wait()
             self.process = None
+
+    def disown(self) -> None:
+        """Our copy of another process's worker (after a fork): close our end, leave its server be."""
+        super().disown()
+        self.process = None
+
+    def fresh(self) -> LocalWorker:
+        """A new worker with the same settings."""
+        return LocalWorker(self.config, self.python, self.bwrap)
 
     def alive(self) -> bool:
         """The bubblewrap process we started still runs and the socket has not hung up."""

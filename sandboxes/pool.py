@@ -1,12 +1,18 @@
-"""A pool of workers behind the Sandbox protocol: thread-safe, concurrent, self-healing.
+"""A pool of workers behind the Sandbox protocol: thread-safe, concurrent, self-healing, fork-safe.
 
 Each worker owns one fork server (a bubblewrap process for ``local``, a container for ``docker``). A job
 takes an idle worker, runs, and gives it back; a worker whose server died is restarted on the spot, so
 a job that kills its server costs only its own result, and the caller never hangs.
+
+Fork-safe: a process forked from the sandbox's owner (Gymnasium's ``AsyncVectorEnv`` forks its
+workers) must neither talk to the owner's servers (their sockets would carry two callers' messages)
+nor stop them. So a worker remembers the process that started it, and a forked child that uses the
+sandbox starts servers of its own; its copies of the owner's workers are only forgotten.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import select
 import socket
@@ -31,6 +37,7 @@ class Worker:
 
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
+        self.owner_pid = os.getpid()
         self.restarts = 0
         self._lock = threading.Lock()
         self._stopped = False
@@ -42,6 +49,20 @@ class Worker:
     def kill(self) -> None:
         """Kill the server and forget it (the next job starts a new one)."""
         raise NotImplementedError
+
+    def disown(self) -> None:
+        """Forget a server another process started (our copy after a fork): close our fds, stop nothing."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def fresh(self) -> Worker:
+        """A new, unstarted worker with the same settings (for a forked child's own pool)."""
+        raise NotImplementedError
+
+    def inherited(self) -> bool:
+        """Whether this worker's server belongs to another process (we are a fork of its owner)."""
+        return os.getpid() != self.owner_pid
 
     def alive(self) -> bool:
         """A cheap check before each job: the server has not hung up (EOF would make it readable)."""
@@ -76,9 +97,12 @@ class Worker:
             raise AssertionError("unreachable")
 
     def stop(self) -> None:
-        """Stop the server for good. Idempotent."""
+        """Stop the server for good (only if this process started it). Idempotent."""
         self._stopped = True
-        self.kill()
+        if self.inherited():
+            self.disown()
+        else:
+            self.kill()
 
     def stats(self) -> dict[str, int]:
         """Open fds, processes and memory of this worker's server (for the soak run)."""
@@ -91,10 +115,15 @@ class PooledSandbox:
     name = "pool"
 
     def __init__(self, workers: list[Worker]) -> None:
-        self._workers = workers
-        self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
+        self._start(workers)
+
+    def _start(self, workers: list[Worker]) -> None:
+        """Start ``workers`` as this process's pool."""
+        self._owner = os.getpid()
+        self._workers = workers
+        self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
         self._executor: ThreadPoolExecutor | None = None
         self._finalizer = weakref.finalize(self, _stop_workers, workers)
         try:
@@ -106,6 +135,20 @@ class PooledSandbox:
                 worker.stop()
             raise
 
+    def _own_workers(self) -> None:
+        """In a process forked from the owner: forget the owner's servers and start our own."""
+        if os.getpid() == self._owner:
+            return
+        self._lock = threading.Lock()  # a lock copied mid-use by another thread would never open
+        self._finalizer.detach()
+        for worker in self._workers:
+            worker.disown()
+        self._after_fork()
+        self._start([worker.fresh() for worker in self._workers])
+
+    def _after_fork(self) -> None:
+        """Subclasses renew what a forked child must not share with its parent (a client, an id)."""
+
     @property
     def workers(self) -> int:
         """How many jobs can run at once."""
@@ -115,6 +158,7 @@ class PooledSandbox:
         """Run one job on the next free worker (C/C++: compile, then run the binary)."""
         if self._closed:
             raise SandboxClosedError(f"the {self.name} sandbox is closed")
+        self._own_workers()
         if job.language in ("c", "cpp"):
             compiled = self.run(compile_job(job.language, job.source, job.limits))
             if not compiled.ok or BINARY not in compiled.files:
@@ -130,6 +174,7 @@ class PooledSandbox:
 
     def run_many(self, jobs: Sequence[Job]) -> list[ExecResult]:
         """Run jobs concurrently on all workers; results in job order."""
+        self._own_workers()
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(len(self._workers), thread_name_prefix=f"{self.name}-job")
@@ -141,6 +186,8 @@ class PooledSandbox:
 
     def close(self) -> None:
         """Stop every worker. Idempotent; jobs still running return a sandbox error."""
+        if os.getpid() != self._owner:
+            self._lock = threading.Lock()  # our copy of the owner's lock may be held by a thread we lack
         with self._lock:
             if self._closed:
                 return
