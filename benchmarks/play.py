@@ -7,7 +7,8 @@ a turn at once so a transformers policy generates in batches. Model-written code
 the environments run it: in their sandboxes.
 
 Failures are contained per episode: an environment that cannot be built or reset, a step that
-raises, or a policy that fails on one conversation marks that episode as an error and the rest of
+raises, a step whose checker failed (an ``internal_error`` verdict: the zero it scores is not the
+agent's), or a policy that fails on one conversation marks that episode as an error and the rest of
 the batch goes on.
 """
 
@@ -22,6 +23,8 @@ from typing import Any
 
 from feedback_gym.benchmarks.metrics import record_metrics
 from feedback_gym.benchmarks.suites import BEST_OF_N, EpisodeSpec
+from feedback_gym.errors import CheckerFailedError
+from feedback_gym.verdict import INTERNAL_ERROR
 
 #: ``info`` keys that are not copied into each turn record (the conversation is stored once).
 _HEAVY_INFO_KEYS = ("messages",)
@@ -250,6 +253,9 @@ def _step(slot: _Slot, reply: Any) -> float:
         "completion_tokens": getattr(reply, "completion_tokens", None),
     })
     slot.done = bool(terminated or truncated)
+    if info.get("error_kind") == INTERNAL_ERROR:
+        message = (info.get("verdict") or {}).get("message") or "the environment's checker failed"
+        raise CheckerFailedError(message)
     return elapsed
 
 

@@ -58,3 +58,11 @@ class SandboxClosedError(FeedbackGymError, RuntimeError):
 
 class SandboxUnavailableError(FeedbackGymError, RuntimeError):
     """A sandbox backend cannot start here (no Docker engine, no image, no bubblewrap); says how to fix it."""
+
+
+class CheckerFailedError(FeedbackGymError, RuntimeError):
+    """An environment's checker failed on a step (an ``internal_error`` verdict): the step has no outcome.
+
+    Environments report such a step as feedback and go on; a benchmark or a trainer that counts
+    outcomes must not read its zero reward as the agent's score, so it raises this instead.
+    """
