@@ -144,7 +144,8 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         f"\n{summary['policy']['spec']} on {summary['suite']['name']}: "
         f"success@1 {pct(overall['success@1'])}, "
         f"success@k {pct(overall['success@k'])}, best-of-n control {pct(overall['best_of_n'])}, "
-        f"{overall['episodes']} episodes, {overall['errors']} errors (counted as not solved) "
+        f"{overall['episodes']} episodes, {overall['errors']} errors"
+        f"{' (counted as not solved)' if overall['errors'] else ''} "
         f"(wall time {summary['config']['wall_s']} s over all invocations)"
     )
     print(f"wrote {out}/episodes.jsonl, summary.json, leaderboard.md, leaderboard.html, success_vs_turn.png")
