@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
-    from feedback_gym.benchmarks.failures import errors_headline
+    from feedback_gym.benchmarks.failures import errors_headline, fallback_headline
     from feedback_gym.benchmarks.leaderboard import ENV_COLUMNS, env_rows, markdown_table
 
     overall = summary["overall"]
@@ -135,6 +135,9 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
                                overall.get("error_causes") or {})
     if headline:
         print(f"ERRORS: {headline}\n")
+    substituted = fallback_headline(overall.get("feedback_fallback"))
+    if substituted:
+        print(f"NOTE: {substituted}\n")
     print(markdown_table(env_rows([summary]), ENV_COLUMNS))
 
     def pct(value: Any) -> str:

@@ -1,5 +1,8 @@
 """Errored episodes in the numbers: they count as not solved, and their cause is said once.
 
+Substituted feedback (a model critic that fell back to the reference critique) is no error, but it
+is said as loudly: :func:`fallback_headline` is the sentence reports print for it.
+
 An episode that ended in an error (an environment that could not be built or reset, a step that
 raised, a checker that failed, a policy that crashed) has no honest outcome. Leaving it out of the
 rates would let a run whose hard episodes all crashed report the easy ones as its score, so every
@@ -91,3 +94,17 @@ def errors_headline(errors: int, total: int, causes: Mapping[str, int]) -> str |
         return f"{head}, all with one cause: {cause}"
     top, count = next(iter(causes.items()), ("?", 0))
     return f"{head}, from several causes; the most frequent ({count} episodes): {top}"
+
+
+def fallback_headline(share: Mapping[str, Any] | None) -> str | None:
+    """The sentence for a run whose model critic fell back on some turns (``None`` when it never did).
+
+    >>> fallback_headline({"turns": 8, "fell_back": 2, "rate": 0.25})
+    'the model critic fell back to the reference-guided critique on 2 of 8 turns (25.0%)'
+    >>> fallback_headline({"turns": 8, "fell_back": 0, "rate": 0.0}) is None
+    True
+    """
+    if not share or not share.get("fell_back"):
+        return None
+    return (f"the model critic fell back to the reference-guided critique on {share['fell_back']} of "
+            f"{share['turns']} turns ({100 * share['rate']:.1f}%)")

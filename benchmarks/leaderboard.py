@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from feedback_gym.benchmarks.failures import errors_headline
+from feedback_gym.benchmarks.failures import errors_headline, fallback_headline
 from feedback_gym.benchmarks.suites import BEST_OF_N, MULTI_TURN
 
 
@@ -136,16 +136,20 @@ def run_rows(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def error_notes(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One line per run with errors: the run, then how many episodes errored and their cause."""
+def run_notes(summaries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """``(title, text)`` per run with errors or substituted feedback: what happened, in which run."""
     notes = []
     for summary in summaries:
         overall = summary["overall"]
+        run = f"{policy_label(summary)} on {summary['suite']['name']}"
         headline = errors_headline(overall.get("errors") or 0,
                                    (overall.get("episodes") or 0) + (overall.get("control_episodes") or 0),
                                    overall.get("error_causes") or {})
         if headline:
-            notes.append(f"{policy_label(summary)} on {summary['suite']['name']}: {headline}")
+            notes.append(("Errors", f"{run}: {headline}"))
+        substituted = fallback_headline(overall.get("feedback_fallback"))
+        if substituted:
+            notes.append(("Substituted feedback", f"{run}: {substituted}"))
     return notes
 
 
@@ -200,7 +204,7 @@ def render_markdown(summaries: Sequence[Mapping[str, Any]], plots: Sequence[str]
         "is within the turn budget k; the best-of-n control samples n = k single-turn answers per task "
         "(same compute, no feedback). Runs with errors are not ranked.",
         "",
-        *[f"**Errors.** {note}\n" for note in error_notes(summaries)],
+        *[f"**{title}.** {text}\n" for title, text in run_notes(summaries)],
         "## Runs",
         "",
         markdown_table(run_rows(summaries), RUN_COLUMNS),
@@ -278,8 +282,8 @@ def render_html(summaries: Sequence[Mapping[str, Any]], plots: Sequence[str] = (
     """A self-contained HTML page: both tables (click a header to sort) and the plots."""
     configs = {policy_label(s) + " / " + s["suite"]["name"]: s.get("config", {}) for s in summaries}
     images = "".join(f'<img src="{html.escape(p)}" alt="success vs turn">' for p in plots)
-    errors = "".join(f'<p class="errors"><strong>Errors.</strong> {html.escape(note)}</p>'
-                     for note in error_notes(summaries))
+    errors = "".join(f'<p class="errors"><strong>{title}.</strong> {html.escape(text)}</p>'
+                     for title, text in run_notes(summaries))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>feedback-gym leaderboard</title>
 <style>{_STYLE}</style></head>

@@ -87,6 +87,7 @@ def summarize(
             "env": described,
             "errors": sum(1 for r in mine if r.get("error")),
             "error_examples": list(error_causes(mine))[:3],
+            "feedback_fallback": fallback_share(mine),
             MULTI_TURN: count_errors_as_unsolved(multi_result, len(multi) - len(ok_multi), horizon),
             BEST_OF_N: count_errors_as_unsolved(control_result, len(control) - len(ok_control), horizon),
         }
@@ -98,6 +99,26 @@ def summarize(
         "envs": envs,
         "overall": _overall(envs, records),
     }
+
+
+def fallback_share(records: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """How many turns' feedback a model critic gave, and how many were a substitute for it.
+
+    Counts the turns (of episodes and control samples) whose ``info`` carries ``feedback_fallback``,
+    the key of feedback that can fall back; ``None`` when no turn has it (no model critic played).
+
+    >>> turns = [{"info": {"feedback_fallback": None}}, {"info": {"feedback_fallback": "empty reply"}}]
+    >>> fallback_share([{"turns": turns, "samples": None}, {"turns": [{"info": {}}]}])
+    {'turns': 2, 'fell_back': 1, 'rate': 0.5}
+    """
+    turns = [turn for record in records
+             for turn in [*(record.get("turns") or ()),
+                          *(t for sample in record.get("samples") or () for t in sample.get("turns") or ())]
+             if "feedback_fallback" in (turn.get("info") or {})]
+    if not turns:
+        return None
+    fell_back = sum(1 for turn in turns if turn["info"]["feedback_fallback"])
+    return {"turns": len(turns), "fell_back": fell_back, "rate": fell_back / len(turns)}
 
 
 def _control(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -121,6 +142,7 @@ def _overall(envs: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> d
         "errors": sum(causes.values()),
         "error_cause": single_cause(causes),
         "error_causes": dict(list(causes.items())[:5]),
+        "feedback_fallback": fallback_share(records),
         "success@1": macro_average(m["success@1"] for m in multi),
         "success@k": macro_average(m["success@k"] for m in multi),
         "best_of_n": macro_average(c["success@n"] for c in control),

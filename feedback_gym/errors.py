@@ -66,3 +66,7 @@ class CheckerFailedError(FeedbackGymError, RuntimeError):
     Environments report such a step as feedback and go on; a benchmark or a trainer that counts
     outcomes must not read its zero reward as the agent's score, so it raises this instead.
     """
+
+
+class CriticFailedError(FeedbackGymError, RuntimeError):
+    """A model critic gave no usable critique (it raised, or said nothing) and no fallback was asked for."""
