@@ -211,8 +211,8 @@ def make_rollout_envs(
     kwargs = dict(env_kwargs or {})
     vector_kwargs: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
     if vectorization_mode == "async":
-        # Shared memory stores a Text observation as a fixed-width array and reads the padding
-        # back as characters; plain pipes return the strings as they are.
+        # Shared memory would work (feedback_gym.text.FeedbackText), but it holds every observation
+        # as a 100 000-character buffer; pipes send the short strings as they are.
         vector_kwargs["shared_memory"] = False
     if isinstance(env, str):
         return gym.make_vec(
