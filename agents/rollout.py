@@ -6,6 +6,9 @@ vector environment (``gymnasium.make_vec`` works for every registered id; ``"asy
 environments in subprocesses, so slow verifiers run in parallel), and each turn every unfinished
 episode is continued in one batched ``generate`` call.
 
+The turns are those of :mod:`feedback_gym.conversation`, built from the observations, exactly as
+the benchmark runner shows them (so feedback a wrapper adds reaches both).
+
 Transcripts are token-in/token-out: the policy continues the exact token ids of its transcript,
 and the environment's feedback is appended as the tokens of a chat-template user turn. Nothing is
 re-tokenised, so the tokens a trainer scores are the tokens that were sampled, and
@@ -27,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from feedback_gym.conversation import fed_back, opening, replied
 from feedback_gym.env import GIVE_UP_ACTION
 from feedback_gym.errors import ConfigError
 
@@ -147,7 +151,7 @@ class ChatTurns:
 
     def prompt_ids(self, observation: str) -> list[int]:
         """The tokens of the first turn (system prompt, the task, the assistant header)."""
-        return self.policy.encode([{"role": "user", "content": observation}])
+        return self.policy.encode(opening(observation))
 
     def feedback_ids(self, feedback: str, reply_finished: bool) -> list[int]:
         """The tokens that close the policy's reply and present ``feedback`` as the next user turn."""
@@ -211,8 +215,8 @@ def make_rollout_envs(
     kwargs = dict(env_kwargs or {})
     vector_kwargs: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
     if vectorization_mode == "async":
-        # Shared memory stores a Text observation as a fixed-width array and reads the padding
-        # back as characters; plain pipes return the strings as they are.
+        # Shared memory would work (feedback_gym.text.FeedbackText), but it holds every observation
+        # as a 100 000-character buffer; pipes send the short strings as they are.
         vector_kwargs["shared_memory"] = False
     if isinstance(env, str):
         return gym.make_vec(
@@ -281,7 +285,7 @@ def collect_episodes(
         task_id = info["task_id"][i] if "task_id" in info else f"seed-{task_seeds[i // group_size]}"
         episode = Episode(task_id=str(task_id), group=i // group_size)
         episode.extend(turns.prompt_ids(observations[i]), from_policy=False)
-        episode.messages.append({"role": "user", "content": observations[i]})
+        episode.messages = opening(observations[i])
         episode.cut = len(episode.token_ids) >= limit
         episodes.append(episode)
     active = np.array([not e.cut for e in episodes], dtype=bool)
@@ -294,7 +298,7 @@ def collect_episodes(
         for i, generation in zip(playing, generations, strict=True):
             episodes[i].extend(generation.token_ids, from_policy=True, logprobs=generation.logprobs)
             actions[i] = policy.tokenizer.decode(generation.token_ids, skip_special_tokens=True)
-            episodes[i].messages.append({"role": "assistant", "content": actions[i]})
+            episodes[i].messages = replied(episodes[i].messages, actions[i])
         tick = time.perf_counter()
         observations, rewards, terminated, truncated, info = envs.step(tuple(actions))
         env_seconds += time.perf_counter() - tick
@@ -305,7 +309,7 @@ def collect_episodes(
             if terminated[i] or truncated[i]:
                 active[i] = False
                 continue
-            episode.messages.append({"role": "user", "content": observations[i]})
+            episode.messages = fed_back(episode.messages, observations[i])
             before = len(episode.token_ids)
             episode.extend(turns.feedback_ids(observations[i], generation.finished), from_policy=False)
             if len(episode.token_ids) >= limit:

@@ -72,7 +72,9 @@ class TransformersPolicy:
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         system_prompt: prepended as a system message when a conversation has none.
         max_prompt_tokens: prompts longer than this keep only their last tokens (default: the
-            model's context minus ``max_new_tokens``).
+            model's context minus ``max_new_tokens``, recomputed when ``max_new_tokens`` changes).
+            Whatever the settings, a reply never runs past the model's context: each batch samples
+            at most the context minus its longest prompt.
         source: where the weights came from (recorded by :meth:`identity`).
     """
 
@@ -114,10 +116,10 @@ class TransformersPolicy:
         self.batch_size = batch_size
         self.seed = seed
         self.system_prompt = system_prompt
-        context = getattr(model.config, "max_position_embeddings", None) or getattr(
-            model.config, "n_positions", 2048
-        )
-        self.max_prompt_tokens = max_prompt_tokens or max(16, context - max_new_tokens)
+        #: The most positions the model has (prompt and reply together).
+        positions = getattr(model.config, "max_position_embeddings", None)
+        self.context = int(positions or getattr(model.config, "n_positions", 2048))
+        self.max_prompt_tokens = max_prompt_tokens  # type: ignore[assignment]
         self.source = source
         self.stop_token_ids = _stop_tokens(model, tokenizer)
         #: Mixed precision for sampling (the trainer keeps fp32 weights and sets bf16 here on GPU).
@@ -146,6 +148,21 @@ class TransformersPolicy:
         kwargs.setdefault("name", Path(str(path)).name or str(path))
         kwargs.setdefault("source", str(path))
         return cls(model, tokenizer, device=resolved, **kwargs)
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        """The longest prompt kept: the set value, else the context minus one full reply (>= 1)."""
+        wanted = self._max_prompt_tokens or self.context - self.max_new_tokens
+        return max(1, min(wanted, self.context - 1))
+
+    @max_prompt_tokens.setter
+    def max_prompt_tokens(self, value: int | None) -> None:
+        if value is not None and not 1 <= value < self.context:
+            raise ConfigError(
+                f"max_prompt_tokens must be between 1 and the model's context minus one "
+                f"({self.context - 1}); got {value}"
+            )
+        self._max_prompt_tokens = value
 
     # ------------------------------------------------------------------ text in, replies out
 
@@ -234,10 +251,12 @@ class TransformersPolicy:
             if greedy
             else {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p, "top_k": 0}
         )
+        # Left padding makes every row as long as the longest prompt, and positions count the padding:
+        # the batch may sample only what is left of the context after its widest row.
         output = self.model.generate(
             input_ids=input_ids,
             attention_mask=attention_mask,
-            max_new_tokens=self.max_new_tokens,
+            max_new_tokens=min(self.max_new_tokens, self.context - input_ids.shape[1]),
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=sorted(self.stop_token_ids),
             return_dict_in_generate=True,

@@ -54,6 +54,9 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
                         help="skip the compute-matched best-of-n single-turn control")
     parser.add_argument("--retry-errors", action="store_true",
                         help="when resuming, play again the episodes that ended in an error")
+    parser.add_argument("--allow-errors", action="store_true",
+                        help="exit 0 even when episodes ended in an error (they still count as not solved "
+                             "and are reported beside the rates); by default such a run exits 1")
     parser.add_argument("--policy-kwarg", action="append", default=[], metavar="KEY=VALUE",
                         help="an argument for the policy (value read as JSON when it parses), repeatable")
     parser.add_argument("--compare", action="append", default=[], metavar="PATH",
@@ -72,7 +75,10 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """Handle ``feedback-gym bench``; returns the exit code (2 for a configuration error).
+    """Handle ``feedback-gym bench``; returns the exit code.
+
+    0: every episode has an outcome; 1: some episodes ended in an error (0 with ``--allow-errors``);
+    2: a configuration error; 130: interrupted.
 
     SIGTERM is treated like Ctrl-C: the workers are stopped, the finished episodes stay on disk,
     and the same command resumes the run.
@@ -119,15 +125,25 @@ def _run(args: argparse.Namespace) -> int:
     with exported_env_urls(env_urls):
         summary = run_benchmark(config, progress=not args.no_progress)
     _print_summary(summary, args.out)
-    overall = summary["overall"]
-    total = overall["episodes"] + overall["control_episodes"]
-    return 1 if total and overall["errors"] == total else 0
+    if summary["overall"]["errors"] and not args.allow_errors:
+        print(f"feedback-gym bench: {summary['overall']['errors']} episodes ended in an error (counted as "
+              "not solved); exiting 1 (pass --allow-errors to exit 0)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    from feedback_gym.benchmarks.failures import errors_headline, fallback_headline
     from feedback_gym.benchmarks.leaderboard import ENV_COLUMNS, env_rows, markdown_table
 
     overall = summary["overall"]
+    headline = errors_headline(overall["errors"], overall["episodes"] + overall["control_episodes"],
+                               overall.get("error_causes") or {})
+    if headline:
+        print(f"ERRORS: {headline}\n")
+    substituted = fallback_headline(overall.get("feedback_fallback"))
+    if substituted:
+        print(f"NOTE: {substituted}\n")
     print(markdown_table(env_rows([summary]), ENV_COLUMNS))
 
     def pct(value: Any) -> str:
@@ -137,7 +153,8 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         f"\n{summary['policy']['spec']} on {summary['suite']['name']}: "
         f"success@1 {pct(overall['success@1'])}, "
         f"success@k {pct(overall['success@k'])}, best-of-n control {pct(overall['best_of_n'])}, "
-        f"{overall['episodes']} episodes, {overall['errors']} errors "
+        f"{overall['episodes']} episodes, {overall['errors']} errors"
+        f"{' (counted as not solved)' if overall['errors'] else ''} "
         f"(wall time {summary['config']['wall_s']} s over all invocations)"
     )
     print(f"wrote {out}/episodes.jsonl, summary.json, leaderboard.md, leaderboard.html, success_vs_turn.png")

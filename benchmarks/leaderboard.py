@@ -3,6 +3,10 @@
 Two tables: one row per run (policy x suite, macro-averaged over the suite's environment
 configurations), and one row per (run, environment configuration). Each multi-turn success rate
 sits next to its compute-matched control: best-of-n single-turn sampling with n = the turn budget.
+
+Errored episodes count as not solved in every rate, their number sits beside the rates, and a run
+with errors is never given a rank: its rank cell says how many episodes errored, and a note above
+the tables names the cause.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from feedback_gym.benchmarks.failures import errors_headline, fallback_headline
 from feedback_gym.benchmarks.suites import BEST_OF_N, MULTI_TURN
 
 
@@ -76,9 +81,10 @@ _METRIC_COLUMNS = (
     Column("tokens_per_solved", "tokens/solved", fmt_number,
            "tokens the policy generated, over all episodes, per solved task"),
     Column("episodes", "episodes", fmt_number, "completed multi-turn episodes"),
-    Column("errors", "errors", fmt_number, "episodes that ended in an error (left out of the rates)"),
+    Column("errors", "errors", fmt_number, "episodes that ended in an error (counted as not solved)"),
 )
-RUN_COLUMNS = (Column("policy", "policy", fmt_text), Column("suite", "suite", fmt_text), *_METRIC_COLUMNS)
+RUN_COLUMNS = (Column("rank", "rank", fmt_text, "by success@k; runs with errors are not ranked"),
+               Column("policy", "policy", fmt_text), Column("suite", "suite", fmt_text), *_METRIC_COLUMNS)
 ENV_COLUMNS = (Column("policy", "policy", fmt_text), Column("env", "environment", fmt_text), *_METRIC_COLUMNS)
 
 
@@ -103,7 +109,13 @@ def _gain(multi: Any, control: Any) -> float | None:
 
 
 def run_rows(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per run, best multi-turn success first."""
+    """One row per run: ranked runs by multi-turn success, then the runs with errors, unranked.
+
+    >>> clean = {"policy": {"spec": "a"}, "suite": {"name": "s"}, "overall": {"success@k": 0.5, "errors": 0}}
+    >>> broken = {"policy": {"spec": "b"}, "suite": {"name": "s"}, "overall": {"success@k": 0.9, "errors": 2}}
+    >>> [(r["rank"], r["policy"]) for r in run_rows([broken, clean])]
+    [('1', 'a'), ('unranked: 2 errors', 'b')]
+    """
     rows = []
     for summary in summaries:
         overall = summary["overall"]
@@ -113,7 +125,32 @@ def run_rows(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             **{c.key: overall.get(c.key) for c in _METRIC_COLUMNS if c.key != "gain"},
             "gain": _gain(overall.get("success@k"), overall.get("best_of_n")),
         })
-    return sorted(rows, key=lambda r: -(r["success@k"] or 0.0))
+    rows.sort(key=lambda r: (bool(r["errors"]), -(r["success@k"] or 0.0)))
+    rank = 0
+    for row in rows:
+        if row["errors"]:
+            row["rank"] = f"unranked: {row['errors']} error{'s' if row['errors'] != 1 else ''}"
+        else:
+            rank += 1
+            row["rank"] = str(rank)
+    return rows
+
+
+def run_notes(summaries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """``(title, text)`` per run with errors or substituted feedback: what happened, in which run."""
+    notes = []
+    for summary in summaries:
+        overall = summary["overall"]
+        run = f"{policy_label(summary)} on {summary['suite']['name']}"
+        headline = errors_headline(overall.get("errors") or 0,
+                                   (overall.get("episodes") or 0) + (overall.get("control_episodes") or 0),
+                                   overall.get("error_causes") or {})
+        if headline:
+            notes.append(("Errors", f"{run}: {headline}"))
+        substituted = fallback_headline(overall.get("feedback_fallback"))
+        if substituted:
+            notes.append(("Substituted feedback", f"{run}: {substituted}"))
+    return notes
 
 
 def env_rows(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -144,7 +181,7 @@ def env_rows(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:
     r"""A GitHub Markdown table (pipes in cells are escaped).
 
-    >>> print(markdown_table([{"policy": "a|b", "episodes": 3}], RUN_COLUMNS[:1] + RUN_COLUMNS[-2:-1]))
+    >>> print(markdown_table([{"policy": "a|b", "episodes": 3}], RUN_COLUMNS[1:2] + RUN_COLUMNS[-2:-1]))
     | policy | episodes |
     |---|---:|
     | a\|b | 3 |
@@ -163,9 +200,11 @@ def render_markdown(summaries: Sequence[Mapping[str, Any]], plots: Sequence[str]
     parts = [
         "# feedback-gym leaderboard",
         "",
-        "Rates are over completed episodes; success@k is within the turn budget k; the best-of-n control "
-        "samples n = k single-turn answers per task (same compute, no feedback).",
+        "Rates are over all episodes, and an episode that ended in an error counts as not solved; success@k "
+        "is within the turn budget k; the best-of-n control samples n = k single-turn answers per task "
+        "(same compute, no feedback). Runs with errors are not ranked.",
         "",
+        *[f"**{title}.** {text}\n" for title, text in run_notes(summaries)],
         "## Runs",
         "",
         markdown_table(run_rows(summaries), RUN_COLUMNS),
@@ -189,6 +228,7 @@ th[aria-sort="ascending"]::after { content: " \\25B2"; }
 th[aria-sort="descending"]::after { content: " \\25BC"; }
 tbody tr:nth-child(even) { background: #fafbfc; }
 p.note { color: #57606a; max-width: 60rem; }
+p.errors { color: #a40e26; background: #ffebe9; padding: 6px 10px; max-width: 60rem; }
 img { max-width: 100%; }
 """
 
@@ -242,14 +282,17 @@ def render_html(summaries: Sequence[Mapping[str, Any]], plots: Sequence[str] = (
     """A self-contained HTML page: both tables (click a header to sort) and the plots."""
     configs = {policy_label(s) + " / " + s["suite"]["name"]: s.get("config", {}) for s in summaries}
     images = "".join(f'<img src="{html.escape(p)}" alt="success vs turn">' for p in plots)
+    errors = "".join(f'<p class="errors"><strong>{title}.</strong> {html.escape(text)}</p>'
+                     for title, text in run_notes(summaries))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>feedback-gym leaderboard</title>
 <style>{_STYLE}</style></head>
 <body>
 <h1>feedback-gym leaderboard</h1>
-<p class="note">Rates are over completed episodes; success@k is within the turn budget k; the best-of-n
-control samples n = k single-turn answers per task (same number of samples, no feedback).
-Click a column header to sort.</p>
+<p class="note">Rates are over all episodes, and an episode that ended in an error counts as not solved;
+success@k is within the turn budget k; the best-of-n control samples n = k single-turn answers per task
+(same number of samples, no feedback). Runs with errors are not ranked. Click a column header to sort.</p>
+{errors}
 <h2>Runs</h2>
 {html_table(run_rows(summaries), RUN_COLUMNS, "runs")}
 <h2>Per environment</h2>

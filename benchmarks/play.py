@@ -4,10 +4,13 @@ This module runs inside benchmark workers (a local process or a Ray actor), neve
 own process: the policy (possibly a torch model) is built once per worker by :class:`Worker`, and a
 batch of episodes is played by :func:`play_batch`, which asks the policy for all pending replies of
 a turn at once so a transformers policy generates in batches. Model-written code runs only where
-the environments run it: in their sandboxes.
+the environments run it: in their sandboxes. The policy sees the conversation of
+:mod:`feedback_gym.conversation`, built from the observations (so a wrapper's feedback reaches
+it), exactly as the trainer's rollout shows it.
 
 Failures are contained per episode: an environment that cannot be built or reset, a step that
-raises, or a policy that fails on one conversation marks that episode as an error and the rest of
+raises, a step whose checker failed (an ``internal_error`` verdict: the zero it scores is not the
+agent's), or a policy that fails on one conversation marks that episode as an error and the rest of
 the batch goes on.
 """
 
@@ -22,6 +25,9 @@ from typing import Any
 
 from feedback_gym.benchmarks.metrics import record_metrics
 from feedback_gym.benchmarks.suites import BEST_OF_N, EpisodeSpec
+from feedback_gym.conversation import continued, opening
+from feedback_gym.errors import CheckerFailedError
+from feedback_gym.verdict import INTERNAL_ERROR
 
 #: ``info`` keys that are not copied into each turn record (the conversation is stored once).
 _HEAVY_INFO_KEYS = ("messages",)
@@ -200,9 +206,9 @@ def _open_slots(spec: EpisodeSpec, record: dict[str, Any], pool: EnvPool) -> lis
     slots = []
     try:
         for env in envs:
-            _, info = env.reset(seed=spec.seed, options=spec.reset_options())
+            observation, info = env.reset(seed=spec.seed, options=spec.reset_options())
             record["task_id"] = info.get("task_id")
-            slots.append(_Slot(record, env, [dict(m) for m in info["messages"]]))
+            slots.append(_Slot(record, env, opening(observation)))
     except Exception:
         for env in envs:  # an env that failed to reset is not trusted with the next episode
             pool.discard(env)
@@ -241,7 +247,7 @@ def _step(slot: _Slot, reply: Any) -> float:
     start = time.perf_counter()
     obs, reward, terminated, truncated, info = slot.env.step(text)
     elapsed = time.perf_counter() - start
-    slot.messages = [dict(m) for m in info["messages"]]
+    slot.messages = continued(slot.messages, text, obs)
     slot.turns.append({
         "action": text,
         "observation": obs,
@@ -253,6 +259,9 @@ def _step(slot: _Slot, reply: Any) -> float:
         "completion_tokens": getattr(reply, "completion_tokens", None),
     })
     slot.done = bool(terminated or truncated)
+    if info.get("error_kind") == INTERNAL_ERROR:
+        message = (info.get("verdict") or {}).get("message") or "the environment's checker failed"
+        raise CheckerFailedError(message)
     return elapsed
 
 

@@ -1,5 +1,8 @@
 """Plots drawn from run summaries: success vs turn, one panel per environment, one line per policy.
 
+A panel whose runs had errored episodes (counted as not solved in the curves) says how many, in red,
+so a curve is never read without them.
+
 Matplotlib runs with the Agg backend (no display needed); it is the ``bench`` extra.
 """
 
@@ -18,12 +21,12 @@ SUCCESS_PLOT = "success_vs_turn.png"
 
 
 def curves(summaries: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{env label: {policy: {"curve": [success@1..k], "best_of_n": rate, "n": n}}}`` from summaries.
+    """``{env label: {policy: {"curve": [success@1..k], "best_of_n": rate, "n": n, "errors": e}}}``.
 
     >>> s = {"policy": {"spec": "oracle"}, "envs": {"E": {"multi_turn": {"success_curve": [1.0]},
-    ...      "best_of_n": {"success@n": 1.0, "n": 1}}}}
+    ...      "best_of_n": {"success@n": 1.0, "n": 1}, "errors": 0}}}
     >>> curves([s])
-    {'E': {'oracle': {'curve': [1.0], 'best_of_n': 1.0, 'n': 1}}}
+    {'E': {'oracle': {'curve': [1.0], 'best_of_n': 1.0, 'n': 1, 'errors': 0}}}
     """
     result: dict[str, dict[str, dict[str, Any]]] = {}
     for summary in summaries:
@@ -36,6 +39,7 @@ def curves(summaries: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[s
                 "curve": list(multi["success_curve"]),
                 "best_of_n": control.get("success@n"),
                 "n": control.get("n"),
+                "errors": int(env.get("errors") or 0),
             }
     return result
 
@@ -73,6 +77,11 @@ def plot_success_vs_turn(summaries: Sequence[Mapping[str, Any]], path: Path) -> 
             if values["best_of_n"] is not None and values["n"]:
                 ax.plot([values["n"]], [values["best_of_n"]], marker="x", markersize=10,
                         linestyle="none", color=colors[policy])
+        errored = [f"{policy}: {values['errors']}" for policy, values in sorted(per_policy.items())
+                   if values["errors"]]
+        if errored:
+            ax.text(0.02, 0.02, "errors (counted as not solved): " + ", ".join(errored), color="#a40e26",
+                    fontsize=7, transform=ax.transAxes, wrap=True)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("turn k")
         ax.set_ylabel("success@k")

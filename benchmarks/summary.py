@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from feedback_gym.benchmarks.failures import count_errors_as_unsolved, error_causes, single_cause
 from feedback_gym.benchmarks.metrics import (
     aggregate_best_of_n,
     aggregate_multi_turn,
@@ -60,8 +61,9 @@ def summarize(
 ) -> dict[str, Any]:
     """Build the summary of a run from its episode records.
 
-    Episodes that ended in an error are counted under ``errors`` and left out of the rates (which
-    are over completed episodes); the leaderboard shows both.
+    Episodes that ended in an error are counted under ``errors`` and as not solved in every success
+    rate (see :mod:`~feedback_gym.benchmarks.failures`); ``error_cause`` names the cause when all of
+    a run's errors share one.
     """
     by_label: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
@@ -74,6 +76,9 @@ def summarize(
         ok_multi = [r for r in multi if not r.get("error") and r.get("metrics")]
         ok_control = [r for r in control if not r.get("error") and r.get("metrics")]
         described = next((r["env"] for r in mine if r.get("env")), None)
+        horizon = int(entry.kwargs.get("max_turns") or (described or {}).get("max_turns") or 1)
+        multi_result = aggregate_multi_turn([r["metrics"] for r in ok_multi]) if ok_multi else None
+        control_result = _control(ok_control) if ok_control else None
         envs[entry.label] = {
             "env_id": entry.env_id,
             "kwargs": dict(entry.kwargs),
@@ -81,9 +86,10 @@ def summarize(
             "seeds": list(entry.seeds),
             "env": described,
             "errors": sum(1 for r in mine if r.get("error")),
-            "error_examples": sorted({str(r["error"]) for r in mine if r.get("error")})[:3],
-            MULTI_TURN: aggregate_multi_turn([r["metrics"] for r in ok_multi]) if ok_multi else None,
-            BEST_OF_N: _control(ok_control) if ok_control else None,
+            "error_examples": list(error_causes(mine))[:3],
+            "feedback_fallback": fallback_share(mine),
+            MULTI_TURN: count_errors_as_unsolved(multi_result, len(multi) - len(ok_multi), horizon),
+            BEST_OF_N: count_errors_as_unsolved(control_result, len(control) - len(ok_control), horizon),
         }
     return {
         "format": SUMMARY_FORMAT,
@@ -93,6 +99,26 @@ def summarize(
         "envs": envs,
         "overall": _overall(envs, records),
     }
+
+
+def fallback_share(records: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """How many turns' feedback a model critic gave, and how many were a substitute for it.
+
+    Counts the turns (of episodes and control samples) whose ``info`` carries ``feedback_fallback``,
+    the key of feedback that can fall back; ``None`` when no turn has it (no model critic played).
+
+    >>> turns = [{"info": {"feedback_fallback": None}}, {"info": {"feedback_fallback": "empty reply"}}]
+    >>> fallback_share([{"turns": turns, "samples": None}, {"turns": [{"info": {}}]}])
+    {'turns': 2, 'fell_back': 1, 'rate': 0.5}
+    """
+    turns = [turn for record in records
+             for turn in [*(record.get("turns") or ()),
+                          *(t for sample in record.get("samples") or () for t in sample.get("turns") or ())]
+             if "feedback_fallback" in (turn.get("info") or {})]
+    if not turns:
+        return None
+    fell_back = sum(1 for turn in turns if turn["info"]["feedback_fallback"])
+    return {"turns": len(turns), "fell_back": fell_back, "rate": fell_back / len(turns)}
 
 
 def _control(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -105,21 +131,25 @@ def _control(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def _overall(envs: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     multi = [e[MULTI_TURN] for e in envs.values() if e[MULTI_TURN]]
     control = [e[BEST_OF_N] for e in envs.values() if e[BEST_OF_N]]
-    tokens = [m["tokens"] for m in multi]
-    solved = sum(round((m["success@k"] or 0) * m["episodes"]) for m in multi)
+    tokens = [m.get("tokens") for m in multi if m["episodes"]]  # errored episodes report no tokens
+    solved = sum(round((m["success@k"] or 0) * (m["episodes"] + m.get("errors", 0))) for m in multi)
     total_tokens = None if not tokens or any(t is None for t in tokens) else int(sum(tokens))
+    causes = error_causes(records)
     return {
         "envs": len(envs),
         "episodes": sum(1 for r in records if r.get("mode") == MULTI_TURN),
         "control_episodes": sum(1 for r in records if r.get("mode") == BEST_OF_N),
-        "errors": sum(1 for r in records if r.get("error")),
+        "errors": sum(causes.values()),
+        "error_cause": single_cause(causes),
+        "error_causes": dict(list(causes.items())[:5]),
+        "feedback_fallback": fallback_share(records),
         "success@1": macro_average(m["success@1"] for m in multi),
         "success@k": macro_average(m["success@k"] for m in multi),
         "best_of_n": macro_average(c["success@n"] for c in control),
-        "mean_turns": macro_average(m["mean_turns"] for m in multi),
-        "mean_reward": macro_average(m["mean_reward"] for m in multi),
-        "friction_rate": macro_average(m["friction_rate"] for m in multi),
-        "repetition_rate": macro_average(m["repetition_rate"] for m in multi),
+        "mean_turns": macro_average(m.get("mean_turns") for m in multi),
+        "mean_reward": macro_average(m.get("mean_reward") for m in multi),
+        "friction_rate": macro_average(m.get("friction_rate") for m in multi),
+        "repetition_rate": macro_average(m.get("repetition_rate") for m in multi),
         "tokens": total_tokens,
         "tokens_per_episode": ratio(total_tokens, sum(m["episodes"] for m in multi))
         if total_tokens is not None else None,

@@ -17,6 +17,7 @@ import gymnasium as gym
 
 import feedback_gym  # noqa: F401  (registers the ids)
 from feedback_gym.agents.policy import make_policy
+from feedback_gym.conversation import continued, opening
 from feedback_gym.metrics import aggregate_metrics, with_tokens
 
 SHOWN = ("solve_rate", "first_turn_accuracy", "success_at_turn", "repetition_rate", "friction_rate",
@@ -26,7 +27,7 @@ SHOWN = ("solve_rate", "first_turn_accuracy", "success_at_turn", "repetition_rat
 def play(policy, mode: str, tasks: int, turns: int) -> dict:
     """Play ``tasks`` Countdown episodes (seeds 0..tasks-1) in lockstep; return the pooled metrics."""
     envs = [gym.make("Countdown-v0", feedback=mode, max_turns=turns) for _ in range(tasks)]
-    conversations = [env.reset(seed=i)[1]["messages"] for i, env in enumerate(envs)]
+    conversations = [opening(env.reset(seed=i)[0]) for i, env in enumerate(envs)]
     tokens: list[list[int | None]] = [[] for _ in envs]
     finished: list[dict] = []
     live = list(range(tasks))
@@ -34,9 +35,9 @@ def play(policy, mode: str, tasks: int, turns: int) -> dict:
         replies = policy.act([conversations[i] for i in live])
         still_live = []
         for i, reply in zip(live, replies, strict=True):
-            _, _, terminated, truncated, info = envs[i].step(reply.text)
+            observation, _, terminated, truncated, info = envs[i].step(reply.text)
             tokens[i].append(reply.completion_tokens)
-            conversations[i] = info["messages"]
+            conversations[i] = continued(conversations[i], reply.text, observation)
             if terminated or truncated:
                 finished.append(with_tokens(info["episode_metrics"], tokens[i]))
             else:

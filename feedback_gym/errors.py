@@ -62,3 +62,15 @@ class SandboxUnavailableError(FeedbackGymError, RuntimeError):
 
 class RemoteEnvError(FeedbackGymError, RuntimeError):
     """A served environment could not answer: the server refused, failed, timed out or went away."""
+
+
+class CheckerFailedError(FeedbackGymError, RuntimeError):
+    """An environment's checker failed on a step (an ``internal_error`` verdict): the step has no outcome.
+
+    Environments report such a step as feedback and go on; a benchmark or a trainer that counts
+    outcomes must not read its zero reward as the agent's score, so it raises this instead.
+    """
+
+
+class CriticFailedError(FeedbackGymError, RuntimeError):
+    """A model critic gave no usable critique (it raised, or said nothing) and no fallback was asked for."""

@@ -5,13 +5,23 @@ charset must be wide enough for code, maths and prose, yet small enough to build
 environment. Characters outside it (control characters, lone surrogates, rare scripts) are rendered
 as visible escapes such as ``\x00`` or ``\u{1f600}`` by :func:`clean_text`, never dropped silently,
 so an agent still sees that they were there.
+
+The spaces are :class:`FeedbackText`, a ``Text`` whose observations survive Gymnasium's
+``AsyncVectorEnv`` shared memory: Gymnasium decodes a ``Text`` buffer into strings once, when the
+vector env is built, so ``gym.make_vec(id, vectorization_mode="async")`` returned the empty buffer
+(100 000 tab characters) forever after. A :class:`FeedbackText` buffer is read as
+:class:`SharedTexts`, a view decoded on access.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from typing import Any, overload
 
+import numpy as np
 from gymnasium import spaces
+from gymnasium.vector.utils import read_from_shared_memory
 
 #: The most characters an observation may hold; longer text is cut with a visible marker.
 MAX_OBSERVATION_CHARS = 100_000
@@ -55,9 +65,62 @@ def _allowed() -> frozenset[str]:
     return frozenset(charset())
 
 
-def text_space(max_length: int) -> spaces.Text:
-    """Build a ``gymnasium.spaces.Text`` over :func:`charset` holding 0..``max_length`` characters."""
-    return spaces.Text(max_length=max_length, min_length=0, charset=charset())
+class FeedbackText(spaces.Text):
+    """A ``gymnasium.spaces.Text`` whose batches in an ``AsyncVectorEnv``'s shared memory stay readable."""
+
+
+class SharedTexts(Sequence[str]):
+    """The texts an ``AsyncVectorEnv``'s workers last wrote into shared memory, decoded on access.
+
+    The vector env hands out a deep copy of its observations (a tuple of ``str``, which is what
+    ``__deepcopy__`` returns) unless it was built with ``copy=False``; then this live view is handed
+    out, as Gymnasium does for arrays.
+    """
+
+    def __init__(self, space: spaces.Text, shared_memory: Any, n: int) -> None:
+        self._rows = np.frombuffer(shared_memory.get_obj(), dtype=np.int32).reshape((n, space.max_length))
+        self._chars = np.array(space.character_list + ("",))  # the padding index decodes to nothing
+        self._padding = len(space.character_set)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(len(self))[index])
+        row = self._rows[index]
+        ends = np.flatnonzero(row == self._padding)
+        return "".join(self._chars[row[: ends[0] if ends.size else row.size]])
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]  # a live view changes
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[str, ...]:
+        return tuple(self)
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+@read_from_shared_memory.register(FeedbackText)
+def _read_texts(space: FeedbackText, shared_memory: Any, n: int = 1) -> SharedTexts:
+    return SharedTexts(space, shared_memory, n)
+
+
+def text_space(max_length: int, chars: str | None = None) -> FeedbackText:
+    """A :class:`FeedbackText` over ``chars`` (default :func:`charset`) of 0..``max_length`` characters."""
+    return FeedbackText(max_length=max_length, min_length=0, charset=chars or charset())
 
 
 def _escape(char: str) -> str:

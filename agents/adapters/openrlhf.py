@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 
 from feedback_gym.agents.rollout import chatml, feedback_turn_text
+from feedback_gym.conversation import opening
 from feedback_gym.errors import ConfigError
 
 try:  # pragma: no cover - exercised only where OpenRLHF is installed
@@ -96,7 +97,7 @@ class FeedbackGymAgentInstance(AgentInstanceBase):
         self.total_reward, self.done = 0.0, False
         prompt = states.get("observation")
         if not (isinstance(prompt, str) and prompt.strip()):
-            prompt = type(self).render([{"role": "user", "content": str(observation)}], True)
+            prompt = type(self).render(opening(str(observation)), True)
         return {"observation": prompt}
 
     async def step(self, states: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
+from feedback_gym.conversation import opening
 from feedback_gym.env import GIVE_UP_ACTION
 from feedback_gym.errors import ConfigError, missing_dependency
 
@@ -190,7 +191,7 @@ def task_rows(env_id: str, num_tasks: int, seed: int = 0, **env_kwargs: Any) -> 
                 continue
             seen.add(info["task_id"])
             rows.append(
-                {"prompt": [{"role": "user", "content": str(observation)}], "task_id": str(info["task_id"])}
+                {"prompt": opening(str(observation)), "task_id": str(info["task_id"])}
             )
             if len(rows) == num_tasks:
                 break

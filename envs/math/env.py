@@ -81,7 +81,9 @@ class MathCritiqueEnv(FeedbackEnv):
     The problem, then the feedback: ``critique`` (default), ``in_place`` (the previous solution
     with its first wrong line marked), ``model`` (a critic model over any policy spec), or the
     generic ``none``, ``binary``, ``unary``, ``score``, ``tests``, ``full``.
-    ``info["critique"]`` says what the critic found (status, step and line index, redactions).
+    ``info["critique"]`` says what the critic found (status, step and line index, redactions);
+    with ``model`` feedback, ``info["feedback_fallback"]`` says why the turn's critique is the
+    reference-guided one instead of the model's (``None`` when it is the model's).
 
     ## Action
     A worked solution, one step per line, ending with ``Answer: ...`` or ``\boxed{...}``.
@@ -153,4 +155,6 @@ class MathCritiqueEnv(FeedbackEnv):
         details = getattr(self.feedback, "last_details", None)
         if details:
             info["critique"] = dict(details)
+            if "fallback" in details:  # a model critic: whether this turn's critique is a substitute
+                info["feedback_fallback"] = details["fallback"]
         return observation, reward, terminated, truncated, info

@@ -10,6 +10,12 @@ optionally, the line the reference-guided critic found, and forbids stating the 
 corrected value. Whatever the model writes is then scrubbed by :class:`LeakFilter`, because a prompt
 is a request, not a guarantee (LANPO). The critic's identity, the prompt version and the sampling
 settings go into ``info["critique"]`` so a run can be reproduced.
+
+A critic that fails (raises, or says nothing) is an error: whoever asked for a model's critique
+gets it or hears why not. Substituting the reference-guided critique is opt-in (``fallback=True``)
+and never silent: the observation ends with :data:`FALLBACK_NOTE`, ``info["feedback_fallback"]`` and
+``info["critique"]["fallback"]`` give the reason, and the benchmark summary reports the share of
+turns that fell back.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import Any
 from feedback_gym.envs.math.critic import critique, describe, diagnose, ordinal
 from feedback_gym.envs.math.leaks import LeakFilter
 from feedback_gym.envs.math.solution import steps_of, worked_text
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, CriticFailedError
 from feedback_gym.feedback import FeedbackContext
 from feedback_gym.verdict import Verdict
 
@@ -42,6 +48,9 @@ USER_TEMPLATE = """Problem:
 {attempt}
 
 The student's final answer is not correct.{locator} Write your feedback to the student now."""
+
+#: Appended to a fallback critique, so neither the agent nor a reader of the transcript mistakes it.
+FALLBACK_NOTE = "(The critic model gave no usable critique; this is the reference-guided critique.)"
 
 REFERENCE_BLOCK = """Reference solution (for you only: do not reveal it or any of its numbers):
 {reference}
@@ -71,7 +80,10 @@ class ModelCritiqueFeedback:
         with_location: Tell the critic which line the reference-guided critic found first wrong.
         max_chars: The longest critique kept (longer replies are cut).
         fallback: When the critic fails (endpoint down, empty reply), show the reference-guided
-            critique instead of raising; the failure is recorded in ``info["critique"]["fallback"]``.
+            critique, marked with :data:`FALLBACK_NOTE`, instead of raising
+            :class:`~feedback_gym.errors.CriticFailedError`. Off by default: a model critique was
+            asked for. The reason is recorded in ``info["feedback_fallback"]`` and
+            ``info["critique"]["fallback"]``.
     """
 
     kind = "model"
@@ -84,7 +96,7 @@ class ModelCritiqueFeedback:
         with_reference: bool = True,
         with_location: bool = True,
         max_chars: int = 2000,
-        fallback: bool = True,
+        fallback: bool = False,
     ) -> None:
         if max_chars < 1:
             raise ConfigError(f"max_chars must be >= 1; got {max_chars}")
@@ -148,23 +160,26 @@ class ModelCritiqueFeedback:
         if diagnosis.status in ("correct", "unreadable"):
             self.last_details = details
             return critique(context.task, context.action, verdict, diagnosis).text + suffix
-        text = ""
+        text, failure = "", None
         try:
             replies = self.policy.act([self.conversation(context, verdict)])
             text = (replies[0].text if replies else "").strip()[: self.max_chars]
-        except Exception as err:  # noqa: BLE001 - any critic failure becomes a recorded fallback
-            if not self.fallback:
-                raise
+        except Exception as err:  # noqa: BLE001 - any critic failure is an error or a disclosed fallback
+            failure = err
             details["fallback"] = f"{type(err).__name__}: {err}"[:300]
         if not text and details["fallback"] is None:
             details["fallback"] = "the critic returned an empty reply"
         if details["fallback"] is not None:
             if not self.fallback:
-                raise RuntimeError(details["fallback"])
+                raise CriticFailedError(
+                    f"the critic model {self.spec!r} gave no usable critique ({details['fallback']}); "
+                    "pass feedback_options={'fallback': True} to show the reference-guided critique "
+                    "instead, marked as such"
+                ) from failure
             result = critique(context.task, context.action, verdict, diagnosis)
             details["redactions"] = result.redactions
             self.last_details = details
-            return result.text + suffix
+            return f"{result.text}\n{FALLBACK_NOTE}{suffix}"
         scrubbed = LeakFilter(context.task, context.action).scrub(text)
         details["redactions"] = scrubbed.redactions
         self.last_details = details

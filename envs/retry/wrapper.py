@@ -38,7 +38,7 @@ from feedback_gym.feedback import (
 from feedback_gym.metrics import TurnRecord, episode_metrics, record_turn, running_counters
 from feedback_gym.rewards import RewardConfig
 from feedback_gym.tasks import Task
-from feedback_gym.text import MAX_OBSERVATION_CHARS, charset, clean_text, coerce_action
+from feedback_gym.text import MAX_OBSERVATION_CHARS, charset, clean_text, coerce_action, text_space
 from feedback_gym.verdict import GAVE_UP, CheckResult, Verdict
 
 #: Keys the wrapper writes into ``info`` (over the wrapped env's own keys of the same name).
@@ -129,9 +129,7 @@ def _union_text_space(inner: spaces.Space[Any]) -> spaces.Text:
             f"gymnasium.spaces.Text; got {type(inner).__name__}"
         )
     chars = charset() + "".join(sorted(set(inner.character_set) - set(charset())))
-    return spaces.Text(
-        max_length=max(inner.max_length + 200, MAX_OBSERVATION_CHARS), min_length=0, charset=chars
-    )
+    return text_space(max(inner.max_length + 200, MAX_OBSERVATION_CHARS), chars)
 
 
 class RetryUntilSolved(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):

@@ -143,3 +143,21 @@ def test_the_reply_budget_has_one_meaning_across_specs(tiny_path):
     with serve(make_policy("tiny-random", device="cpu")) as server:
         endpoint = make_policy(f"openai:{server.url}#tiny", max_new_tokens=5, seed=1)
     assert endpoint.max_tokens == 5 and endpoint.identity()["seed"] == 1
+
+
+def test_no_batch_of_replies_runs_past_the_models_context():
+    """The trainer raises ``max_new_tokens`` after building the policy; left-padded batches must still fit."""
+    path = tiny_random_path(n_positions=64)
+    policy = TransformersPolicy.from_pretrained(path, device="cpu", max_new_tokens=4)
+    assert policy.max_prompt_tokens == 60
+    policy.max_new_tokens = 40  # what `feedback-gym train` does with --max-new-tokens
+    prompts = [[5] * 10, [7] * 60, [9] * 23]
+    generations = policy.generate_ids(prompts)  # raised IndexError in the position embedding
+    assert policy.max_prompt_tokens == 24
+    for generation, prompt in zip(generations, prompts, strict=True):
+        assert 1 <= len(generation.token_ids) and min(len(prompt), 24) + len(generation.token_ids) <= 64
+    policy.max_prompt_tokens = 60  # set by hand: the batch of a 60-token prompt samples at most 4 tokens
+    generations = policy.generate_ids([[5] * 3, [7] * 60])
+    assert all(1 <= len(g.token_ids) <= 4 for g in generations)
+    with pytest.raises(ConfigError, match="between 1 and the model's context minus one"):
+        policy.max_prompt_tokens = 64

@@ -99,3 +99,15 @@ class BrokenConstructor:
 
     def __init__(self) -> None:
         raise RuntimeError("weights not found")
+
+
+class SilentCritic:
+    """A critic model that says nothing (as a tiny random model often does)."""
+
+    name = "silent-critic"
+
+    def act(self, conversations, envs=None):
+        return [Reply("   ") for _ in conversations]
+
+    def identity(self):
+        return {"policy": self.name}

@@ -63,8 +63,11 @@ def test_a_failing_episode_is_recorded_and_the_run_goes_on(tmp_path):
     errors = [r for r in lines(tmp_path) if r["error"]]
     assert {r["task"] for r in errors} == {1} and len(errors) == 3  # task 1 in both entries, 2 seeds
     assert all("cannot handle task 1" in r["error"] for r in errors)
-    assert summary["overall"]["errors"] == 3 and summary["overall"]["success@k"] == 1.0
-    assert summary["envs"]["Countdown-v0[tests]"]["multi_turn"]["episodes"] == 3
+    # the errored episodes count as not solved: 3 of 4 [tests] episodes solved, 2 of 4 [unary] ones
+    assert summary["overall"]["errors"] == 3 and summary["overall"]["success@k"] == (0.75 + 0.5) / 2
+    tests_env = summary["envs"]["Countdown-v0[tests]"]["multi_turn"]
+    assert tests_env["episodes"] == 3 and tests_env["errors"] == 1 and tests_env["success@k"] == 0.75
+    assert summary["overall"]["error_cause"] == "RuntimeError: this policy cannot handle task 1"
 
 
 def test_a_worker_that_dies_loses_only_its_batch(tmp_path):
@@ -77,6 +80,7 @@ def test_a_worker_that_dies_loses_only_its_batch(tmp_path):
     assert all(r["error"].startswith("BrokenProcessPool") for r in records if r["error"])
     assert summary["overall"]["episodes"] == 8 and summary["overall"]["errors"] == 3
     assert sum(bool(r["metrics"] and r["metrics"]["solved"]) for r in records) == 5
+    assert summary["envs"]["Countdown-v0[tests]"]["multi_turn"]["success@k"] == 0.25  # 1 of 4: 3 lost
 
 
 def test_resume_skips_recorded_episodes_and_repairs_a_torn_line(tmp_path):

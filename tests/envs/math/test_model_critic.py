@@ -17,7 +17,8 @@ import pytest
 import feedback_gym  # noqa: F401 - registers the ids
 from feedback_gym.envs.math.env import MathCritiqueEnv
 from feedback_gym.envs.math.leaks import LeakFilter
-from feedback_gym.envs.math.model_critic import PROMPT_VERSION, ModelCritiqueFeedback
+from feedback_gym.envs.math.model_critic import FALLBACK_NOTE, PROMPT_VERSION, ModelCritiqueFeedback
+from feedback_gym.errors import CriticFailedError
 from feedback_gym.text import clean_text
 
 pytest.importorskip("torch")
@@ -72,6 +73,16 @@ class BrokenCritic:
 
     def identity(self) -> dict[str, Any]:
         return {"policy": "broken"}
+
+
+class SilentCritic:
+    name = "silent"
+
+    def act(self, conversations: Sequence[Any], envs: Sequence[Any] | None = None) -> list[Reply]:
+        return [Reply("  ") for _ in conversations]
+
+    def identity(self) -> dict[str, Any]:
+        return {"policy": "silent"}
 
 
 @pytest.fixture(scope="module")
@@ -153,15 +164,25 @@ def test_leaky_model_critique_is_scrubbed() -> None:
     assert info["critique"]["redactions"] == 2
 
 
-def test_failed_critic_falls_back_to_the_reference_critic() -> None:
-    env = MathCritiqueEnv(feedback=ModelCritiqueFeedback(BrokenCritic()), max_turns=2)
+def test_a_failed_critic_is_an_error_unless_a_fallback_is_asked_for() -> None:
+    env = MathCritiqueEnv(feedback="model", feedback_options={"critic": BrokenCritic()}, max_turns=2)
+    env.reset(seed=3)
+    with pytest.raises(CriticFailedError, match="'broken' gave no usable critique.*endpoint down") as caught:
+        env.step(WRONG)
+    assert isinstance(caught.value.__cause__, ConnectionError)
+    silent = MathCritiqueEnv(feedback=ModelCritiqueFeedback(SilentCritic()), max_turns=2)
+    silent.reset(seed=3)
+    with pytest.raises(CriticFailedError, match="empty reply"):
+        silent.step(WRONG)
+
+
+def test_an_asked_for_fallback_is_said_in_the_observation_and_info() -> None:
+    env = MathCritiqueEnv(feedback=ModelCritiqueFeedback(BrokenCritic(), fallback=True), max_turns=2)
     env.reset(seed=3)
     obs, _, _, _, info = env.step(WRONG)
-    assert "endpoint down" in info["critique"]["fallback"]
+    assert "endpoint down" in info["critique"]["fallback"] and "endpoint down" in info["feedback_fallback"]
     reference = MathCritiqueEnv(max_turns=2)
     reference.reset(seed=3)
-    assert obs == reference.step(WRONG)[0]  # the deterministic critique took its place
-    with pytest.raises(ConnectionError):
-        strict = MathCritiqueEnv(feedback=ModelCritiqueFeedback(BrokenCritic(), fallback=False), max_turns=2)
-        strict.reset(seed=3)
-        strict.step(WRONG)
+    critique, suffix = reference.step(WRONG)[0].rsplit("\n", 1)
+    assert obs == f"{critique}\n{FALLBACK_NOTE}\n{suffix}"  # the reference critique, marked as such
+    assert "feedback_fallback" not in reference.step(reference.oracle_action())[4]

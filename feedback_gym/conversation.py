@@ -1,0 +1,41 @@
+"""The conversation a policy sees, built in one place from the observations.
+
+The benchmark runner and the GRPO rollout must show a policy exactly the same turns, or a number
+measured by one says nothing about the other. Both build them here, from what ``reset`` and ``step``
+return, never from ``info["messages"]``: that list is the unwrapped environment's own record, so
+feedback a wrapper adds to the observation (a per-turn critic, a reflection memory) would reach one
+and not the other. The first turn is the task, then each action is followed by the observation it
+got, as ``{"role", "content"}`` dicts.
+"""
+
+from __future__ import annotations
+
+Message = dict[str, str]
+
+
+def opening(observation: str) -> list[Message]:
+    """The conversation after ``reset``: the task as the first user turn.
+
+    >>> opening("Reach 24.")
+    [{'role': 'user', 'content': 'Reach 24.'}]
+    """
+    return [{"role": "user", "content": observation}]
+
+
+def replied(messages: list[Message], action: str) -> list[Message]:
+    """``messages`` with the policy's ``action`` appended as its turn (a new list)."""
+    return [*messages, {"role": "assistant", "content": action}]
+
+
+def fed_back(messages: list[Message], observation: str) -> list[Message]:
+    """``messages`` with the ``observation`` a step returned appended as the next user turn (a new list)."""
+    return [*messages, {"role": "user", "content": observation}]
+
+
+def continued(messages: list[Message], action: str, observation: str) -> list[Message]:
+    """``messages`` with the policy's ``action`` and the ``observation`` it got appended (a new list).
+
+    >>> continued(opening("Reach 24."), "<answer>4*6</answer>", "Correct.")[1:]
+    [{'role': 'assistant', 'content': '<answer>4*6</answer>'}, {'role': 'user', 'content': 'Correct.'}]
+    """
+    return fed_back(replied(messages, action), observation)
