@@ -98,5 +98,8 @@ def test_io_cases_stop_after_a_timeout(sandbox):
     start = time.monotonic()
     _, outcomes = run_io_tests(sandbox, "python", "while True:\n    pass\n", cases,
                                limits=Limits(wall_seconds=1.0, cpu_seconds=1.0))
-    assert [o.error_kind for o in outcomes] == ["timeout"] + ["not_run"] * 5
-    assert time.monotonic() - start < 1.0 + 2.0
+    kinds = [o.error_kind for o in outcomes]
+    # Cases run as many at once as there are workers; the ones not started at the first timeout are not.
+    assert kinds[0] == "timeout" and set(kinds) == {"timeout", "not_run"}, kinds
+    assert kinds.count("timeout") <= 2 * sandbox.workers
+    assert time.monotonic() - start < 2 * 1.0 + 2.0
