@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -426,18 +427,18 @@ def _run_until_timeout(sandbox: Sandbox, jobs: Sequence[Job]) -> list[ExecResult
     about one timeout per check, not one per case.
     """
     workers = max(1, min(len(jobs), int(getattr(sandbox, "workers", 1) or 1)))
-    results: list[ExecResult | None] = [None] * len(jobs)
+    stop = threading.Event()
+
+    def run(job: Job) -> ExecResult | None:
+        if stop.is_set():  # an earlier case timed out: this one is not started
+            return None
+        result = sandbox.run(job)
+        if result.timed_out or result.killed_reason == "cpu":
+            stop.set()
+        return result
+
     with ThreadPoolExecutor(workers, thread_name_prefix="feedback-gym-io-case") as pool:
-        futures = [pool.submit(sandbox.run, job) for job in jobs]
-        timed_out = False
-        for index, future in enumerate(futures):
-            if timed_out and future.cancel():
-                continue
-            result = future.result()
-            results[index] = result
-            if result.timed_out or result.killed_reason == "cpu":
-                timed_out = True
-    return results
+        return list(pool.map(run, jobs))
 
 
 def _short(text: str, limit: int = 2000) -> str:
