@@ -75,7 +75,7 @@ def _publish(build_dir: Path, target: Path) -> Path:
     return target
 
 
-def train_tiny_tokenizer(vocab_size: int = 512):  # noqa: ANN201 - returns PreTrainedTokenizerFast
+def train_tiny_tokenizer(vocab_size: int = 512):
     """Train the tiny byte-level BPE tokenizer on the fixed corpus (deterministic, ~0.02 s).
 
     Byte-level means every string can be encoded, whatever characters an environment emits.

@@ -109,10 +109,10 @@ def _handler(batcher: _Batcher, model: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base-class signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             if self.path.rstrip("/") in ("/v1/models", "/models"):
                 self._send(
                     200, {"object": "list", "data": [{"id": model, "object": "model", "owned_by": "local"}]}
@@ -120,7 +120,7 @@ def _handler(batcher: _Batcher, model: str) -> type[BaseHTTPRequestHandler]:
             else:
                 self._error(404, f"no route {self.path}; try /v1/models or POST /v1/chat/completions")
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
                 self._error(404, f"no route {self.path}; POST /v1/chat/completions")
                 return

@@ -25,8 +25,8 @@ from feedback_gym.errors import ConfigError, missing_dependency
 if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
     raise missing_dependency("torch", "torch")
 
-import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:

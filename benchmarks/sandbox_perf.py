@@ -93,7 +93,7 @@ class Method:
         return percentile(self.latencies, 0.95) * 1000
 
 
-def sandbox_methods(name: str, box) -> list[Method]:  # noqa: ANN001
+def sandbox_methods(name: str, box) -> list[Method]:
     """A plain job and the hardened harness on one sandbox."""
 
     def plain() -> bool:
@@ -194,7 +194,7 @@ class TrainerCallerMethod(Method):
         self.failures = figures["failures"]
 
 
-def docker_exec_method(image: str, cores: int):  # noqa: ANN201
+def docker_exec_method(image: str, cores: int):
     """``docker exec`` per check into one warm container; returns (method, cleanup)."""
     import docker
 
@@ -303,7 +303,7 @@ ATTACKS = {
 }
 
 
-def pool_stats(box) -> dict[str, int]:  # noqa: ANN001
+def pool_stats(box) -> dict[str, int]:
     """Processes, fds and memory of the pool plus this process's fds and threads."""
     import psutil
 

@@ -231,7 +231,7 @@ def _flush_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BaseException:  # noqa: BLE001, S110 - a closed or replaced stream is the program's business
+        except BaseException:  # noqa: BLE001 - a closed or replaced stream is the program's business
             pass
 
 
@@ -273,7 +273,7 @@ def start_candidate_exec(preexec: Callable[[], None] | None) -> tuple[int, socke
         stdin=subprocess.DEVNULL,
         pass_fds=[candidate_end.fileno()],
         close_fds=True,
-        preexec_fn=preexec,  # the job's limits  # noqa: PLW1509 - the judge has no threads
+        preexec_fn=preexec,  # the job's limits
     )
     candidate_end.close()
     return process.pid, judge_end
@@ -468,7 +468,7 @@ class Judge:
                 pass
         self.pid = 0
 
-    def proxy(self, name: str):  # noqa: ANN201
+    def proxy(self, name: str):
         judge = self
 
         def remote(*args: object, **kwargs: object) -> object:
@@ -489,7 +489,7 @@ def _thunk(expr: ast.expr) -> ast.Lambda:
 class _EqualityRecorder(ast.NodeTransformer):
     """Rewrite top-level ``assert A == B`` so the judge can report input, expected and got."""
 
-    def visit_Assert(self, node: ast.Assert) -> ast.AST:  # noqa: N802
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
         test = node.test
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq):
             call = ast.Call(
@@ -525,11 +525,11 @@ def compile_tests(tests: list[str]) -> list[object]:
 NOT_RUN = "not_run"
 
 
-def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:  # noqa: ANN001
+def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:
     namespace: dict = {"__builtins__": builtins, "__name__": "__tests__"}
     last: dict = {}
 
-    def eq(got_thunk, expected_thunk, call_text: str) -> bool:  # noqa: ANN001
+    def eq(got_thunk, expected_thunk, call_text: str) -> bool:
         last.update(input=call_text)
         got = got_thunk()
         last.update(got=_short(got))
@@ -649,7 +649,7 @@ def candidate_main(sock: socket.socket) -> None:
     """Be the candidate: serve calls until the judge hangs up, then wait to be stopped. Never returns."""
     try:
         serve_candidate(sock)
-    except BaseException:  # noqa: BLE001, S110 - the judge hung up (EOF) or the program broke the process
+    except BaseException:  # noqa: BLE001 - the judge hung up (EOF) or the program broke the process
         pass
     finally:
         _linger()

@@ -66,7 +66,7 @@ def seccomp_profile(also_allow: frozenset[str] = frozenset()) -> str:
     })
 
 
-def docker_client(config: DockerConfig):  # noqa: ANN201 - docker is optional
+def docker_client(config: DockerConfig):
     """A connected client, or an error that says how to get an engine."""
     try:
         import docker
@@ -75,7 +75,7 @@ def docker_client(config: DockerConfig):  # noqa: ANN201 - docker is optional
     try:
         client = docker.DockerClient(base_url=config.base_url) if config.base_url else docker.from_env()
         client.ping()
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         if os.geteuid() == 0:
             how = ("start one with `feedback-gym sandbox start-engine --pid-file /tmp/dockerd.pid` "
                    "(install it first with `feedback-gym sandbox install-engine`)")
@@ -86,7 +86,7 @@ def docker_client(config: DockerConfig):  # noqa: ANN201 - docker is optional
         raise SandboxUnavailableError(f"no Docker engine answers ({err}); {how}") from err
     try:
         client.images.get(config.image)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         client.close()
         raise SandboxUnavailableError(
             f"the image {config.image!r} is missing; build it with `feedback-gym sandbox build-image`"
@@ -94,7 +94,7 @@ def docker_client(config: DockerConfig):  # noqa: ANN201 - docker is optional
     return client
 
 
-def container_user(client) -> tuple[int, int]:  # noqa: ANN001 - docker is optional
+def container_user(client) -> tuple[int, int]:
     """The uid:gid the container's server runs as: never the host's root, always able to reach its socket.
 
     - A rootless engine (rootless Docker, Podman): the container's root *is* the calling user.
@@ -115,7 +115,7 @@ def container_user(client) -> tuple[int, int]:  # noqa: ANN001 - docker is optio
 class DockerWorker(Worker):
     """One container with a fork server inside, reached over a bind-mounted Unix socket."""
 
-    def __init__(self, sandbox_id: str, client, config: DockerConfig, index: int) -> None:  # noqa: ANN001
+    def __init__(self, sandbox_id: str, client, config: DockerConfig, index: int) -> None:
         super().__init__()
         self.sandbox_id = sandbox_id
         self.client = client
@@ -215,7 +215,7 @@ class DockerWorker(Worker):
         if self.container is not None:
             try:
                 self.container.remove(force=True)
-            except Exception:  # noqa: BLE001, S110 - already gone
+            except Exception:  # noqa: BLE001 - already gone
                 pass
             self.container = None
         if self.dir is not None:
@@ -265,5 +265,5 @@ class DockerSandbox(PooledSandbox):
         try:
             for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}={self.id}"}):
                 container.remove(force=True)
-        except Exception:  # noqa: BLE001, S110 - the engine went away
+        except Exception:  # noqa: BLE001 - the engine went away
             pass

@@ -207,7 +207,7 @@ class PooledSandbox:
     def __del__(self) -> None:
         try:
             self.close()
-        except Exception:  # noqa: BLE001, S110 - interpreter shutdown
+        except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
 
@@ -216,5 +216,5 @@ def _stop_workers(workers: list[Worker]) -> None:
     for worker in workers:
         try:
             worker.stop()
-        except Exception:  # noqa: BLE001, S110 - interpreter shutdown
+        except Exception:  # noqa: BLE001 - interpreter shutdown
             pass

@@ -316,7 +316,7 @@ def read_records(path: str | Path, *, split: str | None = None, config: str | No
         raise ConfigError(f"no such task file: {path}")
     if importlib.util.find_spec("datasets") is None:
         raise missing_dependency("datasets", "code")
-    import datasets  # noqa: PLC0415 - optional and heavy
+    import datasets
 
     default = HUB_DEFAULTS.get(schema, (None, None, "test"))
     dataset = datasets.load_dataset(str(path), config or default[1], split=split or default[2])

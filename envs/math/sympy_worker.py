@@ -29,7 +29,7 @@ def _limit_memory() -> None:
         pass
 
 
-def _parse(expression: str):  # noqa: ANN202 - sympy types are imported lazily
+def _parse(expression: str):
     import sympy
     from sympy.parsing.sympy_parser import auto_number, auto_symbol, parse_expr
 
@@ -54,7 +54,7 @@ def _parse(expression: str):  # noqa: ANN202 - sympy types are imported lazily
     )
 
 
-def _close(x, y, rel_tol: float) -> bool:  # noqa: ANN001 - sympy numbers
+def _close(x, y, rel_tol: float) -> bool:
     """Relative closeness on sympy (mpmath) numbers, which do not overflow like floats."""
     import sympy
 

@@ -9,13 +9,13 @@ import torch
 pytest.importorskip("trl")
 pytest.importorskip("datasets")
 
-from feedback_gym.agents.adapters.trl import (  # noqa: E402
+from feedback_gym.agents.adapters.trl import (
     completion_text,
     environment_factory,
     reward_function,
     task_dataset,
 )
-from feedback_gym.errors import ConfigError  # noqa: E402
+from feedback_gym.errors import ConfigError
 
 ENV_ID = "TestDigits-v0"
 if ENV_ID not in gym.registry:

@@ -24,7 +24,7 @@ from feedback_gym.text import clean_text
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from feedback_gym.agents.policy import Reply  # noqa: E402
+from feedback_gym.agents.policy import Reply
 
 WRONG = "Step one: 2 + 2 = 5\nAnswer: 5"
 

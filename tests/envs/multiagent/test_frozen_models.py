@@ -9,9 +9,9 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from feedback_gym.agents.policy import make_policy  # noqa: E402
-from feedback_gym.envs.multiagent import code_critique_v0, solver_critic_v0  # noqa: E402
-from feedback_gym.envs.multiagent.seats import SingleSeatEnv  # noqa: E402
+from feedback_gym.agents.policy import make_policy
+from feedback_gym.envs.multiagent import code_critique_v0, solver_critic_v0
+from feedback_gym.envs.multiagent.seats import SingleSeatEnv
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers import RecordEpisodeStatistics
 
-import feedback_gym  # noqa: F401  (registers the ids)
+import feedback_gym
 from feedback_gym.envs.retry import RetryUntilSolved
 from feedback_gym.errors import ConfigError, EpisodeEndedError
 

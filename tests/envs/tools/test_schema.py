@@ -82,7 +82,7 @@ def _no_doc(x: int) -> int:
     return x
 
 
-def _no_hint(x) -> int:  # noqa: ANN001
+def _no_hint(x) -> int:
     """Do it.
 
     Args:
