@@ -106,8 +106,9 @@ JOB_SHM_BYTES = 64 * 1024 * 1024
 STARTUP_TIMEOUT = 20.0
 #: Job inits forked ahead of their jobs.
 PRESPAWN = 2
-#: Whether the mounts we inherit are all private (then a job's mount namespace needs no re-marking).
-_MOUNTS_PRIVATE: list[bool] = []
+#: Whether the mounts we inherit are all private (then a job's mount namespace needs no re-marking);
+#: set once by :func:`survey_mounts`.
+_MOUNTS_PRIVATE = False
 #: Writable mounts a job would share with the server (bubblewrap's root and /dev tmpfs): a job's
 #: namespace sees them read-only, so nothing it writes outside its own tmpfs reaches the next job.
 _SHARED_WRITABLE: list[tuple[str, int]] = []
@@ -527,7 +528,7 @@ def job_init(sock: socket.socket) -> None:
             signal.signal(sig, signal.SIG_DFL)
         uid, gid = os.geteuid(), os.getegid()
         unshare(CLONE_NEWNS | CLONE_NEWIPC)
-        if not _MOUNTS_PRIVATE or not _MOUNTS_PRIVATE[0]:  # no mount of the job may reach the server's
+        if not _MOUNTS_PRIVATE:  # no mount of the job may reach the server's
             mount("none", "/", None, MS_REC | MS_PRIVATE)
         mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={JOB_TMPFS_BYTES},mode=0755")
         if os.path.isdir("/dev/shm"):
@@ -926,9 +927,10 @@ def enter_own_namespaces(sock: socket.socket) -> None:
 
 def survey_mounts() -> None:
     """Note, once, whether inherited mounts propagate and which writable ones a job must see read-only."""
+    global _MOUNTS_PRIVATE
     with open("/proc/self/mountinfo") as fh:
         lines = fh.read().splitlines()
-    _MOUNTS_PRIVATE.append(not any(" shared:" in line for line in lines))
+    _MOUNTS_PRIVATE = not any(" shared:" in line for line in lines)
     for line in lines:
         fields = line.split()
         target, options = fields[4], fields[5].split(",")

@@ -26,6 +26,7 @@ another process. See ``harness.py`` for the threat model; in short:
 6. **One time budget.** Each test has a timeout and all tests share a budget; after a timeout the rest
    are reported as not run, so an infinite loop costs one timeout per check, not one per test.
 """
+
 from __future__ import annotations
 
 import ast
@@ -326,7 +327,7 @@ class Judge:
     """Holds the connection to the candidate; runs each call with the test's deadline.
 
     Args:
-        start: Gives the first candidate's socket (the sandbox's waiting program process).
+        sock: The first candidate's socket (the sandbox's waiting program process).
         preexec: Applies the job's limits in a restarted candidate before it execs.
         timeout: Seconds per test (the program's load counts as one test).
         budget: Seconds for all tests together; past it, the rest are not run.
@@ -335,13 +336,13 @@ class Judge:
 
     def __init__(
         self,
-        start: Callable[[], socket.socket],
+        sock: socket.socket,
         preexec: Callable[[], None] | None,
         timeout: float,
         budget: float,
         forbid_mutation: bool = False,
     ) -> None:
-        self.sock: socket.socket | None = start()
+        self.sock: socket.socket | None = sock
         self.pid = 0  # the first candidate is the sandbox's program process: ended by the sandbox
         self.preexec = preexec
         self.timeout = timeout
@@ -632,7 +633,7 @@ def main(first_candidate: Callable[[], socket.socket], candidate_preexec: Callab
             channel.flush()
             last_flush[0] = time.monotonic()
 
-    judge = Judge(lambda: sock, candidate_preexec, timeout, budget - (time.monotonic() - start),
+    judge = Judge(sock, candidate_preexec, timeout, budget - (time.monotonic() - start),
                   bool(spec.get("forbid_mutation")))
     compiled = compile_tests(spec["tests"])
     judge.await_load()

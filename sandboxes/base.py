@@ -111,8 +111,8 @@ class Job:
             ``ExecResult.channel``; the test harness reports its verdict there.
         env: Extra environment variables (the base environment is scrubbed: no host variables).
         judge: Run the built-in test judge (``_judge.py``) in the job's trusted init process, with the
-            program's ``candidate.py`` in a process of its own; set by the harness. ``source`` is then
-            a stub for backends that do not know the flag.
+            program's ``candidate.py`` in a process of its own; set by the harness. A backend that
+            does not know the flag runs an empty ``main.py``: no test is reported, so every test fails.
     """
 
     argv: Sequence[str] = ()

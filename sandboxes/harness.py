@@ -34,6 +34,7 @@ a task that forbids mutating its inputs says so (``forbid_mutation``): the candi
 arguments back after each call and any change fails the test. Only plain data (None, bool, int, float,
 complex, str, bytes, list, tuple, dict, set, frozenset) can be returned; anything else is a runtime error.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,6 @@ from dataclasses import dataclass, field
 
 from feedback_gym.sandboxes.base import ExecResult, Job, Limits, Sandbox
 from feedback_gym.sandboxes.languages import BINARY, COMPILERS, binary_job, compile_job
-
-#: The job's main.py: every backend's fork server has the judge imported (``_forkserver._import_judge``).
-JUDGE_STUB = "import feedback_gym_judge\nfeedback_gym_judge.main()\n"
 
 #: Error kinds of a :class:`TestOutcome` (the same strings as ``feedback_gym.verdict``).
 WRONG_ANSWER = "wrong_answer"
@@ -188,7 +186,6 @@ def check_function(
     wall = budget + JOB_OVERHEAD_SECONDS
     job = Job(
         language="python",
-        source=JUDGE_STUB,
         files={"candidate.py": program},
         stdin=json.dumps(spec),
         channel=True,
