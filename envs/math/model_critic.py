@@ -1,9 +1,9 @@
 """``model`` feedback: a critic model writes the critique, under the same leak filter.
 
-The critic is any policy spec that :func:`~feedback_gym.agents.policy.make_policy` understands:
+The critic is any policy spec that :func:`~feedback_gym.policy.make_policy` understands:
 ``hf:PATH`` (a local transformers model), ``tiny-random`` or ``smollm2`` (bundled local models),
 ``openai:BASE_URL#MODEL`` (any OpenAI-compatible endpoint: vLLM, llama.cpp, a hosted API, or
-feedback-gym's own loopback server), or a :class:`~feedback_gym.agents.policy.Policy` object. The
+feedback-gym's own loopback server), or a :class:`~feedback_gym.policy.Policy` object. The
 prompt gives the critic the problem, the reference worked solution (Feedback Friction's targeted
 critique with reference access; switch off with ``with_reference=False``), the agent's attempt and,
 optionally, the line the reference-guided critic found, and forbids stating the answer or any
@@ -101,7 +101,7 @@ class ModelCritiqueFeedback:
         if max_chars < 1:
             raise ConfigError(f"max_chars must be >= 1; got {max_chars}")
         if isinstance(critic, str):
-            from feedback_gym.agents.policy import make_policy
+            from feedback_gym.policy import make_policy
 
             options = {**_default_options(critic), **dict(critic_options or {})}
             self.policy = make_policy(critic, **options)
