@@ -60,11 +60,11 @@ class EnvPool:
 
     def _shared_sandbox(self, env_id: str, kwargs: Mapping[str, Any]) -> Any:
         """The worker's sandbox for this env's backend, when it takes one named by a string."""
-        from feedback_gym.benchmarks.suites import env_accepts, env_argument_default
+        from feedback_gym.benchmarks.suites import env_takes, sandbox_backend
 
-        if not self.share_sandboxes or not env_accepts(env_id, "sandbox"):
+        if not self.share_sandboxes or not env_takes(env_id, "sandbox"):
             return None
-        name = kwargs.get("sandbox", env_argument_default(env_id, "sandbox"))
+        name = sandbox_backend(env_id, kwargs)
         if not isinstance(name, str):
             return None  # a config object or a ready sandbox: the env's own business
         if name not in self._sandboxes:
@@ -122,57 +122,18 @@ def _close_quietly(env: Any) -> None:
 
 
 def describe_env(env: Any) -> dict[str, Any]:
-    """What identifies an environment's judging: class, turn budget, feedback, critic, sandbox.
+    """What identifies an environment's judging: family, class, turn budget, feedback, critic, sandbox.
 
-    Reads optional ``identity()`` methods on the feedback mode (critics) and the sandbox, so the
-    summary records which critic model and which sandbox backend produced the feedback.
+    A feedback-gym env describes itself (:meth:`~feedback_gym.env.FeedbackEnv.describe`); any other
+    env (a remote one, a multi-agent seat, a user's own) is recorded by its class.
     """
-    core = getattr(env, "unwrapped", env)
-    feedback = getattr(core, "feedback", None)
-    described: dict[str, Any] = {
-        "class": f"{type(core).__module__}.{type(core).__qualname__}",
-        "max_turns": getattr(core, "max_turns", None),
-        "feedback_kind": getattr(feedback, "kind", None),
-    }
-    critic = getattr(feedback, "critic", None)
-    for name, obj in (("feedback", feedback), ("critic", critic)):
-        if obj is not None and callable(getattr(obj, "identity", None)):
-            described[name] = _safe_identity(obj)
-    if critic is not None and "critic" not in described:
-        described["critic"] = {"class": type(critic).__qualname__}
-    if feedback is not None:
-        described["feedback_class"] = f"{type(feedback).__module__}.{type(feedback).__qualname__}"
-    sandbox = _find_sandbox(core)
-    if sandbox is not None:
-        described["sandbox"] = sandbox
-    return described
+    from feedback_gym.env import FeedbackEnv
 
-
-def _find_sandbox(core: Any) -> str | None:
-    """The name of the sandbox backend an environment runs code in (``"local"``, ``"docker"``), if any.
-
-    Looks on the env, its verifier and its toolbox for a sandbox (anything with ``run``), a lazy
-    handle holding the sandbox's spec, or the spec itself, without starting a sandbox.
-    """
-    for owner in (core, getattr(core, "verifier", None), getattr(core, "toolbox", None)):
-        for attribute in ("sandbox", "_sandbox", "sandbox_spec"):
-            candidate = getattr(owner, attribute, None)
-            if candidate is None:
-                continue
-            if isinstance(candidate, str):
-                return candidate
-            if callable(getattr(candidate, "run", None)):
-                return str(getattr(candidate, "name", type(candidate).__qualname__))
-            spec = getattr(candidate, "spec", candidate)
-            return spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__qualname__))
-    return None
-
-
-def _safe_identity(obj: Any) -> Any:
-    try:
-        return json.loads(json.dumps(obj.identity(), default=str))
-    except Exception as err:  # noqa: BLE001 - an identity is informative, not essential
-        return {"class": type(obj).__qualname__, "identity_error": error_text(err)}
+    core = env.unwrapped
+    if isinstance(core, FeedbackEnv):
+        return core.describe()
+    return {"class": f"{type(core).__module__}.{type(core).__qualname__}",
+            "max_turns": getattr(core, "max_turns", None)}
 
 
 @dataclass

@@ -10,7 +10,6 @@ are missing before any episode is played.
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -189,14 +188,18 @@ in this installation: Nope-v0 (registered feedback-gym ids: see `feedback-gym li
             )
 
     def with_env_kwargs(self, overrides: Mapping[str, Any]) -> Suite:
-        """The same suite with ``overrides`` added to the kwargs of every entry whose env accepts them.
+        """The same suite with ``overrides`` added to the kwargs of every entry whose env takes them.
 
-        This is how ``--sandbox docker`` reaches the code and tool envs and leaves Countdown alone;
-        the changed kwargs are part of the run's identity and of its summary.
+        This is how ``--sandbox docker`` reaches the code and tool envs and leaves Countdown alone
+        (see :func:`env_takes`); the changed kwargs are part of the run's identity and of its summary.
         """
+        unknown = sorted(set(overrides) - {"sandbox", *FEEDBACK_ENV_ARGUMENTS})
+        if unknown:
+            raise ConfigError(f"cannot override {unknown} across a suite; accepted: sandbox, "
+                              f"{', '.join(FEEDBACK_ENV_ARGUMENTS)}")
         entries = []
         for entry in self.entries:
-            accepted = {k: v for k, v in overrides.items() if env_accepts(entry.env_id, k)}
+            accepted = {k: v for k, v in overrides.items() if env_takes(entry.env_id, k)}
             entries.append(replace(entry, kwargs={**entry.kwargs, **accepted}))
         return replace(self, entries=tuple(entries))
 
@@ -214,61 +217,52 @@ in this installation: Nope-v0 (registered feedback-gym ids: see `feedback-gym li
                    str(data.get("description", "")))
 
 
-def env_accepts(env_id: str, argument: str) -> bool:
-    """Whether the registered env's class takes ``argument`` as a named constructor parameter.
-
-    Walks the class hierarchy through ``**kwargs`` pass-throughs; an unregistered id accepts nothing.
-
-    >>> env_accepts("Countdown-v0", "difficulty"), env_accepts("Countdown-v0", "max_turns")
-    (True, True)
-    >>> env_accepts("Countdown-v0", "sandbox")
-    False
-    """
-    return env_parameter(env_id, argument) is not None
+#: The constructor arguments every :class:`~feedback_gym.env.FeedbackEnv` takes.
+FEEDBACK_ENV_ARGUMENTS = ("feedback", "feedback_options", "reward", "max_turns", "render_mode")
 
 
-def env_argument_default(env_id: str, argument: str) -> Any:
-    """The value ``argument`` takes when a suite entry does not set it.
-
-    That is the registered kwargs' value, else the constructor's default (``None`` when the env does
-    not take the argument).
-
-    >>> env_argument_default("Countdown-v0", "max_turns"), env_argument_default("Countdown-v0", "nope")
-    (4, None)
-    """
-    import gymnasium
-
-    parameter = env_parameter(env_id, argument)
-    if parameter is None:
-        return None
-    registered = gymnasium.spec(env_id).kwargs
-    if argument in registered:
-        return registered[argument]
-    return None if parameter.default is parameter.empty else parameter.default
-
-
-def env_parameter(env_id: str, argument: str) -> inspect.Parameter | None:
-    """The constructor parameter named ``argument`` of a registered env's class, if it has one."""
+def env_entry_point(env_id: str) -> Any:
+    """The class (or factory function) a registered id builds, imported but not called."""
     import gymnasium
 
     import feedback_gym  # noqa: F401  (registers the ids)
 
     if env_id not in gymnasium.registry:
-        return None
+        raise ConfigError(f"{env_id!r} is not a registered environment id (see `feedback-gym list`)")
     entry_point = gymnasium.spec(env_id).entry_point
     if isinstance(entry_point, str):
         module_name, _, attribute = entry_point.partition(":")
         entry_point = getattr(importlib.import_module(module_name), attribute)
-    for cls in getattr(entry_point, "__mro__", (entry_point,)):
-        init = cls.__dict__.get("__init__") if isinstance(cls, type) else cls
-        if init is None:
-            continue
-        parameters = inspect.signature(init).parameters
-        if argument in parameters:
-            return parameters[argument]
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-            return None
-    return None
+    return entry_point
+
+
+def env_takes(env_id: str, argument: str) -> bool:
+    """Whether a registered env takes ``argument``, read from what its class declares.
+
+    ``sandbox`` goes to the families that run code (``uses_sandbox``); the shared loop's arguments
+    (:data:`FEEDBACK_ENV_ARGUMENTS`) to every :class:`~feedback_gym.env.FeedbackEnv`. An id built
+    by a factory function (the multi-agent seats) declares nothing, so it takes none of them.
+
+    >>> env_takes("Countdown-v0", "max_turns"), env_takes("Countdown-v0", "sandbox")
+    (True, False)
+    """
+    from feedback_gym.env import FeedbackEnv
+
+    entry_point = env_entry_point(env_id)
+    if not (isinstance(entry_point, type) and issubclass(entry_point, FeedbackEnv)):
+        return False
+    if argument == "sandbox":
+        return entry_point.uses_sandbox
+    return argument in FEEDBACK_ENV_ARGUMENTS
+
+
+def sandbox_backend(env_id: str, kwargs: Mapping[str, Any]) -> Any:
+    """The ``sandbox=`` an entry's env gets: the entry's, else the registered one, else the default."""
+    import gymnasium
+
+    from feedback_gym.sandboxes.config import DEFAULT_BACKEND
+
+    return kwargs.get("sandbox", gymnasium.spec(env_id).kwargs.get("sandbox", DEFAULT_BACKEND))
 
 
 def _is_int(value: object) -> bool:

@@ -249,6 +249,7 @@ class CountdownEnv(FeedbackEnv):
     """
 
     feedback_modes: ClassVar = GENERIC_FEEDBACK_MODES
+    family: ClassVar[str] = "countdown"
 
     def __init__(self, difficulty: int = 1, seed: int = 0, **kwargs: Any) -> None:
         if difficulty not in DIFFICULTY_NUMBERS:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -27,7 +27,9 @@ from feedback_gym.feedback import (
     FeedbackContext,
     FeedbackMode,
     RenderedFeedback,
+    critic_name,
     make_feedback,
+    mode_identity,
     render_feedback,
 )
 from feedback_gym.metrics import TurnRecord, episode_metrics, record_turn, running_counters
@@ -41,6 +43,9 @@ from feedback_gym.text import (
     text_space,
 )
 from feedback_gym.verdict import GAVE_UP, Verdict, Verifier
+
+if TYPE_CHECKING:
+    from feedback_gym.sandboxes.config import SandboxHandle
 
 #: An action that is exactly this (ignoring surrounding whitespace and case) ends the episode.
 GIVE_UP_ACTION = "<give_up>"
@@ -90,6 +95,13 @@ class FeedbackEnv(gym.Env[str, str]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
     feedback_modes: ClassVar[Mapping[str, Callable[..., FeedbackMode]]] = GENERIC_FEEDBACK_MODES
+    #: The family's name in :meth:`describe` (``code``, ``math``, ``tools``...).
+    family: ClassVar[str] = "generic"
+    #: Whether the family runs model-written code, and so takes a ``sandbox=`` argument (read from the
+    #: class, before any env is built, by the benchmark runner to pass ``--sandbox`` on).
+    uses_sandbox: ClassVar[bool] = False
+    #: This env's sandbox, when it runs code: started by :meth:`prepare`, closed by :meth:`close`.
+    sandbox: SandboxHandle | None = None
 
     def __init__(
         self,
@@ -148,11 +160,14 @@ class FeedbackEnv(gym.Env[str, str]):
         )
 
     def prepare(self) -> None:
-        """Start what the env needs before an episode (a sandbox); called first thing in every ``reset``.
+        """Start what the env needs before an episode; called first thing in every ``reset``.
 
-        So a missing part (an extra, an engine, a sandbox that cannot start) raises at ``reset`` with
-        what to install or start, never at the first step as a zero reward. Cheap when already started.
+        By default this starts :attr:`sandbox` (when the env has one), so a missing part (an extra,
+        an engine, a sandbox that cannot start) raises at ``reset`` with what to install or start,
+        never at the first step as a zero reward. Cheap when already started.
         """
+        if self.sandbox is not None:
+            self.sandbox.start()
 
     def choose_task(self, options: dict[str, Any]) -> Task:
         """The episode's task: the one named or given in ``options``, else a draw with ``np_random``.
@@ -264,6 +279,31 @@ class FeedbackEnv(gym.Env[str, str]):
             message = self._messages[-1]
             print(f"[{message['role']}]\n{message['content']}\n")
         return None
+
+    def close(self) -> None:
+        """Close the sandbox this env started (a ready sandbox passed in by the caller is left running)."""
+        if self.sandbox is not None:
+            self.sandbox.close()
+        super().close()
+
+    def describe(self) -> dict[str, Any]:
+        """What identifies this env's judging, for run records and reports (JSON-friendly).
+
+        >>> from feedback_gym.envs.countdown import CountdownEnv
+        >>> CountdownEnv(max_turns=3).describe()["family"], CountdownEnv().describe()["sandbox"]
+        ('countdown', None)
+        """
+        cls = type(self)
+        return {
+            "family": self.family,
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "max_turns": self.max_turns,
+            "feedback_kind": self.feedback.kind,
+            "critic": critic_name(self.feedback),
+            "feedback_identity": mode_identity(self.feedback),
+            "sandbox": self.sandbox.backend if self.sandbox is not None else None,
+            "task_source": self.source.name,
+        }
 
     def oracle_action(self) -> str:
         """An action that solves the current task (for tests, baselines and sanity checks)."""

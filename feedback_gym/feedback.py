@@ -60,7 +60,12 @@ class RenderedFeedback:
 
 @runtime_checkable
 class FeedbackMode(Protocol):
-    """Renders a verdict as the text the agent sees next (optionally with details for ``info``)."""
+    """Renders a verdict as the text the agent sees next (optionally with details for ``info``).
+
+    Optional, read by :func:`critic_name` and :func:`mode_identity` (for an env's ``describe()``):
+    a ``critic`` attribute naming the critic behind the text (``"reference"``, a model spec), and an
+    ``identity()`` method returning what reproduces the mode (a critic model's settings).
+    """
 
     kind: str
 
@@ -340,6 +345,11 @@ class RejectPreviousFeedback:
         self.max_listed = max_listed
         self.max_answer_chars = max_answer_chars
 
+    @property
+    def critic(self) -> str | None:
+        """The base mode's critic, if it has one."""
+        return critic_name(self.base)
+
     def __call__(self, verdict: Verdict, context: FeedbackContext) -> str | RenderedFeedback:
         """Return the base text, then every rejected answer of the episode so far.
 
@@ -358,6 +368,22 @@ class RejectPreviousFeedback:
         lines.append("Do not give any of them again; give a different answer.")
         text = "\n".join(lines)
         return RenderedFeedback(text, base.details) if base.details else text
+
+
+def critic_name(mode: FeedbackMode) -> str | None:
+    """The critic behind ``mode``'s feedback (its optional ``critic`` attribute), or ``None``.
+
+    >>> critic_name(BinaryFeedback()), critic_name(RejectPreviousFeedback())
+    (None, None)
+    """
+    name = getattr(mode, "critic", None)
+    return name if isinstance(name, str) else None
+
+
+def mode_identity(mode: FeedbackMode) -> dict[str, Any] | None:
+    """What reproduces ``mode`` (its optional ``identity()``, e.g. a critic model's settings), or ``None``."""
+    identity = getattr(mode, "identity", None)
+    return dict(identity()) if callable(identity) else None
 
 
 #: The generic modes, by name. Values are factories so every env gets its own instance.

@@ -145,6 +145,28 @@ def test_human_render_prints_the_newest_message_and_give_up_ends(
         env.close()
 
 
+#: What each loop family says about itself: (family, sandbox backend, critic).
+DESCRIBED = {
+    "code": ("code", "local", None), "c-cpp": ("code", "local", None), "maths": ("math", None, "reference"),
+    "countdown": ("countdown", None, None), "tools": ("tools", "local", None), "retry": ("retry", None, None),
+}
+
+
+@pytest.mark.parametrize("name", list(DESCRIBED))
+def test_every_loop_env_describes_itself(name: str) -> None:
+    env = FAMILIES[name].make("ansi")
+    try:
+        core = env.unwrapped
+        described = core.describe()
+        assert (described["family"], described["sandbox"], described["critic"]) == DESCRIBED[name]
+        assert described["max_turns"] == BUDGET and described["feedback_kind"] == core.feedback.kind
+        assert type(core).uses_sandbox == (described["sandbox"] is not None)
+        if name == "retry":
+            assert described["wrapped"]["family"] == "countdown" and described["wrapped"]["max_turns"] == 1
+    finally:
+        env.close()
+
+
 def test_every_family_of_the_registry_is_in_the_contract() -> None:
     """A new family must join the scripted episode: every registered entry point is covered."""
     covered_modules = {

@@ -15,7 +15,7 @@ from feedback_gym.env import FeedbackEnv, user_task_id
 from feedback_gym.errors import ConfigError, InvalidTaskError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
 from feedback_gym.sandboxes.base import Limits, Sandbox
-from feedback_gym.sandboxes.config import DockerConfig, LocalConfig, SandboxHandle
+from feedback_gym.sandboxes.config import DEFAULT_BACKEND, DockerConfig, LocalConfig, SandboxHandle
 from feedback_gym.tasks import Task, TaskSource
 
 from .feedback import CodeFullFeedback, CodeTestsFeedback
@@ -98,6 +98,8 @@ class CodeFeedbackEnv(FeedbackEnv):
     feedback_modes: ClassVar = {
         **GENERIC_FEEDBACK_MODES, "tests": CodeTestsFeedback, "full": CodeFullFeedback,
     }
+    family: ClassVar[str] = "code"
+    uses_sandbox: ClassVar[bool] = True
     default_tasks: ClassVar[str] = "bundled"
     #: The language of the references a multi-language loader (CodeContests) picks.
     default_language: ClassVar[str] = "python"
@@ -109,7 +111,7 @@ class CodeFeedbackEnv(FeedbackEnv):
         tasks_path: str | Path | None = None,
         seed: int = 0,
         visible_tests: int | None = None,
-        sandbox: str | LocalConfig | DockerConfig | Sandbox = "local",
+        sandbox: str | LocalConfig | DockerConfig | Sandbox = DEFAULT_BACKEND,
         limits: Limits | None = None,
         test_timeout: float = 5.0,
         **kwargs: Any,
@@ -124,10 +126,10 @@ class CodeFeedbackEnv(FeedbackEnv):
         if not number or not test_timeout > 0:
             raise ConfigError(f"test_timeout must be a positive number of seconds; got {test_timeout!r}")
         self.visible_tests = visible_tests
-        self._sandbox = SandboxHandle(sandbox)
+        self.sandbox = SandboxHandle(sandbox)
         source = make_task_source(tasks if tasks is not None else self.default_tasks,
                                   tasks_path=tasks_path, seed=seed, language=self.default_language)
-        verifier = CodeVerifier(self._sandbox, limits=limits, test_timeout=float(test_timeout),
+        verifier = CodeVerifier(self.sandbox.start, limits=limits, test_timeout=float(test_timeout),
                                 visible=self.visible_count)
         kwargs.setdefault("feedback", "full")
         kwargs.setdefault("max_turns", 4)
@@ -191,15 +193,6 @@ class CodeFeedbackEnv(FeedbackEnv):
             "public_tests), or bundled (prompt, entry_point + tests, or cases); "
             f"got keys {sorted(record)}"
         )
-
-    def prepare(self) -> None:
-        """Start the sandbox at reset: a backend that cannot run fails here, with what to do."""
-        self._sandbox.start()
-
-    def close(self) -> None:
-        """Stop the sandbox this env started (a sandbox passed in by the caller is left running)."""
-        self._sandbox.close()
-        super().close()
 
 
 class CppCompilerFeedbackEnv(CodeFeedbackEnv):

@@ -317,6 +317,7 @@ class CritiqueFeedback:
     """
 
     kind = "critique"
+    critic = "reference"
 
     def __init__(self, leak_filter: bool = True) -> None:
         self.leak_filter = leak_filter

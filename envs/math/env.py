@@ -114,6 +114,7 @@ class MathCritiqueEnv(FeedbackEnv):
     """
 
     feedback_modes: ClassVar = MATH_FEEDBACK_MODES
+    family: ClassVar[str] = "math"
 
     def __init__(
         self,

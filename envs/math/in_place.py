@@ -31,6 +31,7 @@ class InPlaceFeedback:
     """``in_place``: the previous solution with its first wrong line marked and annotated."""
 
     kind = "in_place"
+    critic = "reference"
 
     def __init__(self, leak_filter: bool = True) -> None:
         self.leak_filter = leak_filter

@@ -119,6 +119,11 @@ class ModelCritiqueFeedback:
         self.max_chars = max_chars
         self.fallback = fallback
 
+    @property
+    def critic(self) -> str:
+        """The critic's name in an env's ``describe()``: ``model:`` and its policy spec."""
+        return f"model:{self.spec}"
+
     def identity(self) -> dict[str, Any]:
         """What reproduces this critic: the policy's identity, the prompt version, the options."""
         return {

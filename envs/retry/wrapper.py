@@ -236,6 +236,7 @@ class RetryUntilSolved(FeedbackEnv):
     """
 
     feedback_modes: ClassVar[Mapping[str, Any]] = RETRY_FEEDBACK_MODES
+    family: ClassVar[str] = "retry"
 
     def __init__(
         self,
@@ -297,6 +298,13 @@ class RetryUntilSolved(FeedbackEnv):
     def extra_info(self) -> dict[str, Any]:
         """The wrapped env's own keys from its latest reset or step (not its one-turn episode's)."""
         return {k: v for k, v in self.replay.info.items() if k not in INNER_EPISODE_KEYS}
+
+    def describe(self) -> dict[str, Any]:
+        """The retry env's description, with the wrapped env's under ``"wrapped"``."""
+        inner = self.env.unwrapped
+        wrapped = inner.describe() if isinstance(inner, FeedbackEnv) else {
+            "class": f"{type(inner).__module__}.{type(inner).__qualname__}"}
+        return {**super().describe(), "wrapped": wrapped}
 
     def render(self) -> str | None:
         """``"ansi"``: the retry transcript; ``"human"``: print the newest message; else the wrapped env's."""

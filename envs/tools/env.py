@@ -34,7 +34,7 @@ from feedback_gym.envs.tools.tasks import handwritten_source, task_from_record
 from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES, make_feedback
 from feedback_gym.sandboxes.base import Limits
-from feedback_gym.sandboxes.config import SandboxHandle
+from feedback_gym.sandboxes.config import DEFAULT_BACKEND, SandboxHandle
 from feedback_gym.tasks import GeneratedTaskSource, ListTaskSource, Task, TaskSource, read_jsonl, thaw
 from feedback_gym.verdict import INTERNAL_ERROR, WRONG_ANSWER, CheckResult, Verdict
 
@@ -49,7 +49,7 @@ class Toolbox:
 
     def __init__(
         self,
-        sandbox: Any = "local",
+        sandbox: Any = DEFAULT_BACKEND,
         builtin: Sequence[str] = BUILTIN_TOOLS,
         extra: Iterable[Tool | Callable[..., Any]] = (),
         corpus: Corpus | None = None,
@@ -78,11 +78,6 @@ class Toolbox:
         self.task: Task | None = None
         self.calls_used = 0
         self.facts_found: set[int] = set()
-
-    def prepare(self) -> None:
-        """Start the sandbox now when the python tool is offered (a sandbox that cannot run fails here)."""
-        if "python" in self.registry:
-            self.sandbox.start()
 
     def begin(self, task: Task) -> None:
         """Rewind the per-episode state for ``task``: no python cells, its database, no calls."""
@@ -241,6 +236,8 @@ class ToolUseEnv(FeedbackEnv):
     """
 
     feedback_modes: ClassVar = GENERIC_FEEDBACK_MODES
+    family: ClassVar[str] = "tools"
+    uses_sandbox: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -248,7 +245,7 @@ class ToolUseEnv(FeedbackEnv):
         *,
         kinds: Sequence[str] | None = None,
         seed: int = 0,
-        sandbox: Any = "local",
+        sandbox: Any = DEFAULT_BACKEND,
         tools: Iterable[Tool | Callable[..., Any]] = (),
         builtin_tools: Sequence[str] = BUILTIN_TOOLS,
         max_tool_calls: int = 8,
@@ -278,6 +275,8 @@ class ToolUseEnv(FeedbackEnv):
             raise ConfigError(f"python_limits must be a sandboxes.Limits; got {type(python_limits).__name__}")
         self.toolbox = Toolbox(sandbox, builtin_tools, tools, max_tool_calls=max_tool_calls,
                                max_output_chars=max_output_chars, python_limits=python_limits)
+        if "python" in self.toolbox.registry:  # started at reset by FeedbackEnv.prepare
+            self.sandbox = self.toolbox.sandbox
         self.adapter: FamilyAdapter | None = None
         if isinstance(tasks, str) and tasks in ADAPTERS:
             shared = {"seed": seed, **({"sandbox": sandbox} if tasks == "code" else {})}
@@ -327,10 +326,6 @@ class ToolUseEnv(FeedbackEnv):
             f"You have up to {', '.join(budget)}."
         )
         return "\n\n".join(parts)
-
-    def prepare(self) -> None:
-        """Start the sandbox at reset when the python tool is offered."""
-        self.toolbox.prepare()
 
     def begin_episode(self, task: Task) -> None:
         """The tool state (python cells, database, counters) starts afresh for ``task``."""

@@ -12,7 +12,13 @@ import dataclasses
 from collections.abc import Sequence
 
 from feedback_gym.envs.tools.rewards import TOOL_BUDGET, is_tool_step
-from feedback_gym.feedback import FeedbackContext, FeedbackMode, RenderedFeedback, render_feedback
+from feedback_gym.feedback import (
+    FeedbackContext,
+    FeedbackMode,
+    RenderedFeedback,
+    critic_name,
+    render_feedback,
+)
 from feedback_gym.verdict import INVALID_ACTION, Verdict
 
 
@@ -59,6 +65,11 @@ class ToolFeedback:
         self.kind = inner.kind
         self.max_tool_calls = max_tool_calls
         self.max_submissions = max_submissions
+
+    @property
+    def critic(self) -> str | None:
+        """The critic of the mode that judges answers, if it has one."""
+        return critic_name(self.inner)
 
     def budget(self, context: FeedbackContext, verdict: Verdict) -> str:
         """A one-line account of what is left: tool calls, answer attempts, replies."""
