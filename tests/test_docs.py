@@ -415,3 +415,46 @@ def test_the_shell_command_is_right(block, command, tmp_path, parsed_python_comm
         assert rule == "not-checked", (
             f"{block.where}: no rule checks `{command}`; add one to command_rule, or mark the block "
             "<!-- not run: REASON -->")
+
+
+# ------------------------------------------------------------------------------ summary.json schema
+
+#: Objects of summary.json whose keys are data (options, versions, identities), not schema.
+OPEN_OBJECTS = {"policy.kwargs", "policy.identity", "suite.entries[].kwargs", "config.packages",
+                "config.execution.cluster_resources", "envs.LABEL.kwargs", "envs.LABEL.env.feedback",
+                "envs.LABEL.env.critic", "overall.error_causes"}
+
+
+def documented_summary_keys() -> set[str]:
+    """The key paths listed in the first column of ``docs/summary-json.md``'s tables."""
+    text = (ROOT / "docs" / "summary-json.md").read_text()
+    return set(re.findall(r"^\| `([^`]+)` \|", text, flags=re.MULTILINE))
+
+
+def undocumented_keys(value: object, path: str, documented: set[str]) -> list[str]:
+    """Key paths of ``value`` (under ``path``) that the schema page does not list."""
+    missing = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            child_path = "envs.LABEL" if path == "envs" else f"{path}.{key}" if path else key
+            if child_path in documented:
+                missing += undocumented_keys(child, child_path, documented)
+            elif path not in OPEN_OBJECTS:
+                missing.append(child_path)
+    elif isinstance(value, list):
+        for item in value:
+            missing += undocumented_keys(item, f"{path}[]", documented)
+    return missing
+
+
+@pytest.mark.slow
+def test_every_key_a_real_summary_holds_is_documented(tmp_path):
+    from feedback_gym.benchmarks.runner import BenchConfig, run_benchmark
+    from feedback_gym.benchmarks.suites import Suite, SuiteEntry
+
+    suite = Suite("docs-v0", (SuiteEntry("Countdown-v0", {"feedback": "tests", "max_turns": 2}, tasks=(0, 1)),
+                              SuiteEntry("CodeTryAgain-v0", {"max_turns": 2}, tasks=(0,))))
+    summary = run_benchmark(BenchConfig("oracle", suite, tmp_path / "run", workers=1), progress=False)
+    documented = documented_summary_keys()
+    assert undocumented_keys(summary, "", documented) == []
+    assert {"envs.LABEL.multi_turn.success@k", "overall.tokens_per_solved"} <= documented
