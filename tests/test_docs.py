@@ -223,7 +223,40 @@ def test_every_adaptation_names_exactly_one_python_block():
 def test_the_pages_have_blocks_to_check():
     """A parser that silently finds nothing would pass every test below."""
     assert len(PYTHON) >= 15 and len(COMMANDS) >= 20
-    assert all(b.not_run for b in BLOCKS if b.not_run is not None)
+
+
+def test_blocks_are_read_as_the_convention_says(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(textwrap.dedent("""\
+        <!-- not run: needs a server -->
+        ```python
+        serve()
+        ```
+        ````markdown
+        ```python
+        inside_a_longer_fence()
+        ```
+        ````
+        1. A list item:
+
+           ```bash
+           feedback-gym bench --policy oracle \\
+               --out runs/x   # a comment
+           A=$(python -c 'print(f(1))') feedback-gym list && make test
+           ```
+        ```console
+        $ feedback-gym version
+        feedback-gym 0.1.0
+        ```
+        """))
+    python, bash, console = page_blocks(page)  # the ```` block is an example: neither it nor its inside
+    assert (python.language, python.code, python.not_run) == ("python", "serve()", "needs a server")
+    assert bash.not_run is None and console.not_run is None
+    assert shell_commands(bash) == ["feedback-gym bench --policy oracle --out runs/x",
+                                    "A=SUBSTITUTED feedback-gym list", "make test"]
+    assert shell_commands(console) == ["feedback-gym version"]
+    assert [command_rule(c) for c in shell_commands(bash)] == ["parse", "run", "make"]
+    assert command_rule("frobnicate --all") == "none"
 
 
 @pytest.mark.slow
@@ -264,7 +297,7 @@ def command_rule(command: str) -> str:
     if program in NOT_CHECKED or (program.startswith("python") and args[:2] == ["-m", "venv"]):
         return "not-checked"
     if program == "feedback-gym":
-        return "run" if CHEAP.search(command) else "parse"
+        return "run" if CHEAP.search(shlex.join([program, *args])) else "parse"
     if program == "pytest" or (program.startswith("python") and args[:2] == ["-m", "pytest"]):
         return "pytest"
     if program.startswith("python") and args and (args[0] == "-m" or args[0].endswith(".py")):
