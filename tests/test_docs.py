@@ -454,8 +454,8 @@ def test_the_shell_command_is_right(block, command, tmp_path, parsed_python_comm
 
 #: Objects of summary.json whose keys are data (options, versions, identities), not schema.
 OPEN_OBJECTS = {"policy.kwargs", "policy.identity", "suite.entries[].kwargs", "config.packages",
-                "config.execution.cluster_resources", "envs.LABEL.kwargs", "envs.LABEL.env.feedback",
-                "envs.LABEL.env.critic", "overall.error_causes"}
+                "config.execution.cluster_resources", "envs.LABEL.kwargs", "envs.LABEL.env.feedback_identity",
+                "envs.LABEL.env.wrapped", "overall.error_causes"}
 
 
 def documented_summary_keys() -> set[str]:

@@ -12,10 +12,8 @@ the same script through its own seat loop.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -180,11 +178,3 @@ def test_every_family_of_the_registry_is_in_the_contract() -> None:
     modules = {str(entry).partition(":")[0] for entry in entry_points}
     assert modules <= covered_modules, f"families with no contract case: {sorted(modules - covered_modules)}"
 
-
-def test_the_developer_page_examples_run() -> None:
-    """docs/loop.md's python blocks run as written (each in a fresh namespace)."""
-    page = Path(__file__).resolve().parents[1] / "docs" / "loop.md"
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) >= 3
-    for block in blocks:
-        exec(compile(block, str(page), "exec"), {"__name__": "docs_loop"})
