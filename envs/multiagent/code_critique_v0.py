@@ -54,7 +54,7 @@ from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from feedback_gym.agents.policy import Policy, make_policy
 from feedback_gym.env import FeedbackEnv, judge_action
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int
 from feedback_gym.feedback import Attempt
 from feedback_gym.tasks import Task, draw_index
 from feedback_gym.verdict import INVALID_ACTION
@@ -91,13 +91,11 @@ class CodeCritiqueGame(CritiqueGame):
         critic_feedback: str | None = None,
         family_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(max_bug_tries, int) or isinstance(max_bug_tries, bool) or max_bug_tries < 1:
-            raise ConfigError(f"max_bug_tries must be an int >= 1; got {max_bug_tries!r}")
+        require_int("max_bug_tries", max_bug_tries, minimum=1)
         unknown = set(bug_kinds) - set(BUG_KINDS)
         if unknown or not bug_kinds:
             raise ConfigError(f"bug_kinds must be a non-empty subset of {BUG_KINDS}; got {bug_kinds!r}")
-        if not isinstance(bug_seed, int) or isinstance(bug_seed, bool):
-            raise ConfigError(f"bug_seed must be an int; got {bug_seed!r}")
+        require_int("bug_seed", bug_seed)
         self.bug_kinds = tuple(bug_kinds)
         self.bug_seed = bug_seed
         self.max_bug_tries = max_bug_tries

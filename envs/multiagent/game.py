@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 from feedback_gym.env import FeedbackEnv, judge_action
-from feedback_gym.errors import ConfigError, InvalidTaskError
+from feedback_gym.errors import ConfigError, InvalidTaskError, require_int
 from feedback_gym.feedback import Attempt, FeedbackContext, FeedbackMode, make_feedback
 from feedback_gym.tasks import Task, draw_index
 from feedback_gym.text import MAX_ACTION_CHARS, clean_text, coerce_action
@@ -114,8 +114,7 @@ class CritiqueGame:
         family_kwargs: Mapping[str, Any] | None = None,
         reward_defaults: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
-            raise ConfigError(f"rounds must be an int >= 1; got {rounds!r}")
+        require_int("rounds", rounds, minimum=1)
         self.rewards = CritiqueRewards.coerce(rewards, **dict(reward_defaults or {}))
         self.family = make_family(family, family_kwargs)
         self.verifier: Verifier = self.family.verifier
