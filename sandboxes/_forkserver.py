@@ -2,7 +2,7 @@
 
 This file is *standard library only* and is started as ``python3.11 -I -S _forkserver.py ...`` inside the
 boundary, as an ordinary user (never root: the host's root ignores ``RLIMIT_NPROC``); it is never
-imported by the environment process except for the wire helpers. It needs no capability on the host:
+imported by the environment process except for its constants. It needs no capability on the host:
 every isolation step below uses unprivileged user namespaces.
 
 **The server.** At start it enters a user and pid namespace of its own (it becomes pid 1 there, and
@@ -35,8 +35,8 @@ the job's processes). The server answers the caller, then kills the init, which 
 every process of the namespace; the next job's init is forked once they are all gone. A job past its wall
 clock is killed from outside by the server. Nothing of a job outlives it.
 
-Wire format (both directions): 4-byte big-endian length, then a JSON object. A job request carries its
-fds [stdin, stdout, stderr, (channel)] as ancillary data on its first bytes.
+Wire format (both directions, ``_wire.py``): 4-byte big-endian length, then a JSON object. A job request
+carries its fds [stdin, stdout, stderr, (channel)] as ancillary data on its first bytes.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ import functools  # noqa: F401
 import heapq  # noqa: F401
 import io
 import itertools  # noqa: F401
-import json
 import math  # noqa: F401
 import os
 import random  # noqa: F401
@@ -66,6 +65,15 @@ import sys
 import time
 import traceback
 import typing  # noqa: F401
+
+if __package__:  # on the host (``feedback_gym.sandboxes._forkserver``), for its constants only
+    from feedback_gym.sandboxes._wire import SERVER_MAX_MESSAGE, close_fds, recv_request, send_message
+else:  # inside the boundary: the wire module is shipped read-only next to this file (see local.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        from feedback_gym_wire import SERVER_MAX_MESSAGE, close_fds, recv_request, send_message
+    finally:
+        del sys.path[0]  # nothing else is ever imported from outside the standard library
 
 PR_SET_DUMPABLE = 4
 PR_SET_SECCOMP = 22
@@ -91,10 +99,8 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32,
 MS_REC, MS_PRIVATE = 0x4000, 1 << 18
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_HEADER = struct.Struct(">I")
 #: What a job's init reports to the server, and a Python program to its init: exit code, CPU seconds.
 _STATUS = struct.Struct(">id")
-MAX_MESSAGE = 256 * 1024 * 1024
 #: The uid a job runs as inside its own user namespace (it maps to the server's uid outside).
 JOB_UID = 1000
 #: Where every job works: its own tmpfs, so the path is the same for every job.
@@ -277,53 +283,6 @@ def install_seccomp() -> None:
     _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(_SECCOMP[1]), 0, 0), "seccomp")
 
 
-# -- wire ---------------------------------------------------------------------------------------------
-def recv_exact(sock: socket.socket, n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = sock.recv(min(n, 1 << 20))
-        if not chunk:
-            raise EOFError("connection closed")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
-def recv_message(sock: socket.socket) -> tuple[dict, list[int]]:
-    head, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, 8)
-    if not head:
-        for fd in fds:
-            os.close(fd)
-        raise EOFError("connection closed")
-    if len(head) < _HEADER.size:
-        head += recv_exact(sock, _HEADER.size - len(head))
-    (size,) = _HEADER.unpack(head)
-    if size > MAX_MESSAGE:
-        raise ValueError("message too large")
-    message = json.loads(recv_exact(sock, size))
-    if not isinstance(message, dict):
-        raise ValueError("a message must be a JSON object")
-    return message, list(fds)
-
-
-def send_message(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
-    body = json.dumps(message).encode()
-    data = _HEADER.pack(len(body)) + body
-    if fds:
-        sent = socket.send_fds(sock, [data], fds)
-        data = data[sent:]
-    if data:
-        sock.sendall(data)
-
-
-def close_fds(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 # -- the server ---------------------------------------------------------------------------------------
 class JobInit:
     """The server's handle on one job's init process (pid 1 of the job's namespaces)."""
@@ -343,7 +302,7 @@ class JobInit:
             return
         self.sock.settimeout(timeout)
         try:
-            message, fds = recv_message(self.sock)
+            message, fds = recv_request(self.sock, SERVER_MAX_MESSAGE)
         except (OSError, EOFError, ValueError) as err:
             raise OSError(f"a job's init process did not start ({err})") from None
         finally:
@@ -399,7 +358,7 @@ class Server:
         self.finish()
         while True:
             try:
-                request, fds = recv_message(self.sock)
+                request, fds = recv_request(self.sock, SERVER_MAX_MESSAGE)
             except EOFError:
                 return
             try:
@@ -457,7 +416,7 @@ class Server:
                         "cpu_seconds": 0.0, "files": {}, "stopped": True}
             if init.sock in ready:
                 try:
-                    status, _ = recv_message(init.sock)
+                    status, _ = recv_request(init.sock, SERVER_MAX_MESSAGE)
                 except (EOFError, OSError, ValueError):
                     status = None
                 if status is not None:
@@ -561,7 +520,7 @@ def job_init(sock: socket.socket) -> None:
         finally:
             os._exit(126)
     try:
-        request, fds = recv_message(server)
+        request, fds = recv_request(server, SERVER_MAX_MESSAGE)
     except BaseException:  # noqa: BLE001 - the server went away: no job will come
         os._exit(0)
     try:
@@ -744,7 +703,7 @@ class ProgramProcess:
 def program_process(sock: socket.socket) -> None:
     """Wait for the init's order and become the job (or the judge's candidate). Never returns."""
     try:
-        request, fds = recv_message(sock)
+        request, fds = recv_request(sock, SERVER_MAX_MESSAGE)
     except BaseException:  # noqa: BLE001 - no job came
         os._exit(0)
     try:
