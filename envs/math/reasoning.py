@@ -100,7 +100,3 @@ def score_answer(task: Task, answer: str) -> float:
         return 0.0
     return score if 0.0 <= score <= 1.0 else 0.0
 
-
-def reference_answer_action(task: Task) -> str:
-    """The dataset's answer inside an answer tag (the oracle for reasoning-gym tasks)."""
-    return f"<answer>{task.reference}</answer>"
