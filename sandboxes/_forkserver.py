@@ -67,11 +67,11 @@ import traceback
 import typing  # noqa: F401
 
 if __package__:  # on the host (``feedback_gym.sandboxes._forkserver``), for its constants only
-    from feedback_gym.sandboxes._wire import SERVER_MAX_MESSAGE, close_fds, recv_request, send_message
+    from feedback_gym.sandboxes import _wire as wire
 else:  # inside the boundary: the wire module is shipped read-only next to this file (see local.py)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
-        from feedback_gym_wire import SERVER_MAX_MESSAGE, close_fds, recv_request, send_message
+        import feedback_gym_wire as wire
     finally:
         del sys.path[0]  # nothing else is ever imported from outside the standard library
 
@@ -302,13 +302,13 @@ class JobInit:
             return
         self.sock.settimeout(timeout)
         try:
-            message, fds = recv_request(self.sock, SERVER_MAX_MESSAGE)
+            message, fds = wire.recv_request(self.sock, wire.SERVER_MAX_MESSAGE)
         except (OSError, EOFError, ValueError) as err:
             raise OSError(f"a job's init process did not start ({err})") from None
         finally:
             self.sock.settimeout(None)
         if not message.get("ready") or len(fds) != 2:
-            close_fds(fds)
+            wire.close_fds(fds)
             why = message.get("setup_error")
             raise OSError(f"a job's init process could not set up its namespaces:\n{why}")
         self.workdir, self.program = fds[0], socket.socket(fileno=fds[1])
@@ -354,11 +354,11 @@ class Server:
         self.done: JobInit | None = None
 
     def serve(self) -> None:
-        send_message(self.sock, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
+        wire.send_message(self.sock, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
         self.finish()
         while True:
             try:
-                request, fds = recv_request(self.sock, SERVER_MAX_MESSAGE)
+                request, fds = wire.recv_request(self.sock, wire.SERVER_MAX_MESSAGE)
             except EOFError:
                 return
             try:
@@ -366,8 +366,8 @@ class Server:
             except Exception:  # noqa: BLE001 - report, never die on one bad request
                 reply = {"error": traceback.format_exc()}
             finally:
-                close_fds(fds)
-            send_message(self.sock, reply)
+                wire.close_fds(fds)
+            wire.send_message(self.sock, reply)
             self.finish()
 
     def take_init(self) -> JobInit:
@@ -401,7 +401,7 @@ class Server:
             self.done = init = self.take_init()
             start = time.monotonic()
             self.hand_over(init, request, fds)
-        close_fds(fds)
+        wire.close_fds(fds)
         fds.clear()
         deadline = start + float(request["limits"]["wall_seconds"])
         while True:
@@ -416,7 +416,7 @@ class Server:
                         "cpu_seconds": 0.0, "files": {}, "stopped": True}
             if init.sock in ready:
                 try:
-                    status, _ = recv_request(init.sock, SERVER_MAX_MESSAGE)
+                    status, _ = wire.recv_request(init.sock, wire.SERVER_MAX_MESSAGE)
                 except (EOFError, OSError, ValueError):
                     status = None
                 if status is not None:
@@ -436,13 +436,13 @@ class Server:
         """Write the job's files into its work dir; the judge's job to the init, any other to the program."""
         write_files(init.workdir, request)
         if request.get("judge"):
-            send_message(init.sock, {"judge": True, "limits": request["limits"],
+            wire.send_message(init.sock, {"judge": True, "limits": request["limits"],
                                      "collect": request.get("collect", [])}, fds)
             return
         job = {key: request.get(key) for key in ("language", "argv", "limits", "env")}
         assert init.program is not None
-        send_message(init.program, job, fds)
-        send_message(init.sock, {"collect": request.get("collect", [])})
+        wire.send_message(init.program, job, fds)
+        wire.send_message(init.sock, {"collect": request.get("collect", [])})
 
     def finish(self) -> None:
         """After the reply: kill the last job's namespace, reap what died, fork inits ahead."""
@@ -512,25 +512,25 @@ def job_init(sock: socket.socket) -> None:
         # The server writes each job's files straight into this work dir and hands the program process
         # its job itself: this process is off the critical path of a plain job.
         workdir = os.open(WORKDIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        send_message(server, {"ready": True}, [workdir, program.sock.fileno()])
+        wire.send_message(server, {"ready": True}, [workdir, program.sock.fileno()])
         os.close(workdir)
     except BaseException:  # noqa: BLE001
         try:
-            send_message(server, {"setup_error": traceback.format_exc()})
+            wire.send_message(server, {"setup_error": traceback.format_exc()})
         finally:
             os._exit(126)
     try:
-        request, fds = recv_request(server, SERVER_MAX_MESSAGE)
+        request, fds = wire.recv_request(server, wire.SERVER_MAX_MESSAGE)
     except BaseException:  # noqa: BLE001 - the server went away: no job will come
         os._exit(0)
     try:
         if request.get("judge"):
             for target, fd in enumerate(fds):  # fds arrive lowest-first (from 3), so none is clobbered
                 os.dup2(fd, target)
-            close_fds([fd for fd in fds if fd >= len(fds)])
+            wire.close_fds([fd for fd in fds if fd >= len(fds)])
             status = run_judge(program, request)
         else:
-            close_fds(fds)
+            wire.close_fds(fds)
             status = program.wait()
     except BaseException:  # noqa: BLE001 - the init's own failure: the job failed, loudly
         os.write(2, b"sandbox: job init failed\n" + traceback.format_exc().encode())
@@ -539,7 +539,7 @@ def job_init(sock: socket.socket) -> None:
     status["files"] = collect(request)
     status.setdefault("cpu_seconds", 0.0)
     try:
-        send_message(server, status)
+        wire.send_message(server, status)
         server.recv(1)  # the server kills us after answering; EOF if it went away
     finally:
         os._exit(0)
@@ -692,7 +692,7 @@ class ProgramProcess:
         judge_end, candidate_end = socket.socketpair()
         null = os.open(os.devnull, os.O_RDONLY)
         try:
-            send_message(self.sock, {"candidate": True, "limits": limits},
+            wire.send_message(self.sock, {"candidate": True, "limits": limits},
                          [null, 1, 2, candidate_end.fileno()])
         finally:
             os.close(null)
@@ -703,7 +703,7 @@ class ProgramProcess:
 def program_process(sock: socket.socket) -> None:
     """Wait for the init's order and become the job (or the judge's candidate). Never returns."""
     try:
-        request, fds = recv_request(sock, SERVER_MAX_MESSAGE)
+        request, fds = wire.recv_request(sock, wire.SERVER_MAX_MESSAGE)
     except BaseException:  # noqa: BLE001 - no job came
         os._exit(0)
     try:
@@ -935,7 +935,7 @@ def main(args: list[str]) -> None:
         server.ready.append(server.spawn())
         server.ready[0].wait_ready(STARTUP_TIMEOUT)
     except Exception as err:  # noqa: BLE001 - say why, in the hello, and stop
-        send_message(sock, {"ready": False, "error": f"{type(err).__name__}: {err}"})
+        wire.send_message(sock, {"ready": False, "error": f"{type(err).__name__}: {err}"})
         sys.exit(1)
     server.serve()
 

@@ -46,28 +46,12 @@ import traceback
 from collections.abc import Callable
 
 if __package__:  # on the host (``feedback_gym.sandboxes._judge``), for tests and doctests
-    from feedback_gym.sandboxes._wire import (
-        INTERNAL_ERROR,
-        NOT_RUN,
-        RUNTIME_ERROR,
-        TIMEOUT,
-        WRONG_ANSWER,
-        recv_message,
-        send_message,
-    )
+    from feedback_gym.sandboxes import _wire as wire
 else:  # inside the boundary: the wire module sits read-only next to this file (the fork server has
     # already imported it at start, before any program existed; a candidate interpreter imports it here)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
-        from feedback_gym_wire import (
-            INTERNAL_ERROR,
-            NOT_RUN,
-            RUNTIME_ERROR,
-            TIMEOUT,
-            WRONG_ANSWER,
-            recv_message,
-            send_message,
-        )
+        import feedback_gym_wire as wire
     finally:
         del sys.path[0]
 
@@ -188,7 +172,7 @@ def decode(data: object, depth: int = 0, clock: _Clock | None = None) -> object:
 
 def recv(sock: socket.socket, deadline: float | None = None) -> object:
     """One message; with a ``deadline``, the *whole* message must arrive by then."""
-    return recv_message(sock, MAX_MESSAGE, deadline)
+    return wire.recv_message(sock, MAX_MESSAGE, deadline)
 
 
 # -- the candidate side ------------------------------------------------------------------------------
@@ -203,13 +187,13 @@ def serve_candidate(sock: socket.socket) -> None:
         exec(compile(source, "candidate.py", "exec"), module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - the program's failure to load is a result
         _flush_output()
-        send_message(sock, {"loaded": False, "error": _describe(exc)})
+        wire.send_message(sock, {"loaded": False, "error": _describe(exc)})
         return
     names = sorted(
         name for name, value in vars(module).items() if callable(value) and not name.startswith("__")
     )
     _flush_output()
-    send_message(sock, {"loaded": True, "names": names})
+    wire.send_message(sock, {"loaded": True, "names": names})
     while True:
         request = recv(sock)
         try:
@@ -223,7 +207,7 @@ def serve_candidate(sock: socket.socket) -> None:
         except BaseException as exc:  # noqa: BLE001 - the program's exception is the result
             reply = {"error": _describe(exc)}
         _flush_output()  # the judge may kill this process right after the reply: prints must be out
-        send_message(sock, reply)
+        wire.send_message(sock, reply)
 
 
 def _flush_output() -> None:
@@ -359,13 +343,13 @@ class Judge:
             hello = recv(self.sock, deadline)
         except TimeoutError:
             self.load_error = {
-                "kind": TIMEOUT,
+                "kind": wire.TIMEOUT,
                 "message": f"loading the program took over {self.timeout:g} s",
             }
             return
         except (EOFError, OSError, ValueError, Unsupported, RecursionError) as exc:
             self.load_error = {
-                "kind": RUNTIME_ERROR,
+                "kind": wire.RUNTIME_ERROR,
                 "message": f"the program exited while loading ({exc})",
             }
             return
@@ -373,7 +357,7 @@ class Judge:
             error = hello.get("error", {}) if isinstance(hello, dict) else {}
             error = error if isinstance(error, dict) else {}
             self.load_error = {
-                "kind": RUNTIME_ERROR,
+                "kind": wire.RUNTIME_ERROR,
                 "message": f"{str(error.get('type', 'Error'))[:100]}: {str(error.get('message', ''))[:2000]}",
                 "traceback": str(error.get("traceback", ""))[-4000:],
             }
@@ -389,22 +373,26 @@ class Judge:
         if self.forbid_mutation:
             request["return_args"] = True
         if self.sock is None or time.monotonic() >= self.deadline:
-            raise CandidateGone(TIMEOUT, f"the test took over {self.timeout:g} s")
+            raise CandidateGone(wire.TIMEOUT, f"the test took over {self.timeout:g} s")
         try:
             self.sock.settimeout(max(0.001, self.deadline - time.monotonic()))
-            send_message(self.sock, request)
+            wire.send_message(self.sock, request)
             reply = recv(self.sock, self.deadline)
         except TimeoutError:
             self.stop()
-            raise CandidateGone(TIMEOUT, f"{name}(...) did not return within {self.timeout:g} s") from None
+            raise CandidateGone(
+                wire.TIMEOUT, f"{name}(...) did not return within {self.timeout:g} s"
+            ) from None
         except (EOFError, OSError) as exc:
             self.restart()
-            raise CandidateGone(RUNTIME_ERROR, f"the program exited during {name}(...) ({exc})") from None
+            raise CandidateGone(
+                wire.RUNTIME_ERROR, f"the program exited during {name}(...) ({exc})"
+            ) from None
         except (ValueError, Unsupported, RecursionError) as exc:
             self.restart()
-            raise CandidateGone(RUNTIME_ERROR, f"{name}(...) sent an unreadable reply ({exc})") from None
+            raise CandidateGone(wire.RUNTIME_ERROR, f"{name}(...) sent an unreadable reply ({exc})") from None
         if not isinstance(reply, dict):
-            raise CandidateGone(RUNTIME_ERROR, "malformed reply")
+            raise CandidateGone(wire.RUNTIME_ERROR, "malformed reply")
         if "error" in reply and isinstance(reply["error"], dict):
             info = reply["error"]
             info = {
@@ -421,7 +409,7 @@ class Judge:
             return decode(reply.get("ok"), clock=_Clock(self.deadline))
         except (Unsupported, ValueError, TypeError, RecursionError, OverflowError) as exc:
             raise CandidateGone(
-                RUNTIME_ERROR, f"{name}(...) returned a value that is not plain data ({exc})"
+                wire.RUNTIME_ERROR, f"{name}(...) returned a value that is not plain data ({exc})"
             ) from None
 
     def restart(self) -> None:
@@ -432,7 +420,9 @@ class Judge:
         try:
             self.pid, self.sock = start_candidate_exec(self.preexec)
         except OSError as exc:  # e.g. the program used up the job's processes: the rest fail
-            self.load_error = {"kind": RUNTIME_ERROR, "message": f"the program could not restart ({exc})"}
+            self.load_error = {
+                "kind": wire.RUNTIME_ERROR, "message": f"the program could not restart ({exc})"
+            }
             return
         saved, self.load_error = self.load_error, None
         self.await_load()
@@ -558,7 +548,7 @@ def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:
         namespace[entry] = namespace["candidate"] = judge.proxy(entry)
     except Exception as exc:  # noqa: BLE001
         for index in range(len(spec["tests"])):
-            emit(index, False, INTERNAL_ERROR, f"the test set-up failed: {type(exc).__name__}: {exc}")
+            emit(index, False, wire.INTERNAL_ERROR, f"the test set-up failed: {type(exc).__name__}: {exc}")
         return
     stopped = ""
     for index, code in enumerate(compiled):
@@ -573,29 +563,29 @@ def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:
             )
             continue
         if isinstance(code, SyntaxError):
-            emit(index, False, INTERNAL_ERROR, f"the test does not compile: {code}")
+            emit(index, False, wire.INTERNAL_ERROR, f"the test does not compile: {code}")
             continue
         if not stopped and judge.remaining_budget() <= 0:
             stopped = "the tests' time budget was spent"
         if stopped:
-            emit(index, False, NOT_RUN, f"not run: {stopped}")
+            emit(index, False, wire.NOT_RUN, f"not run: {stopped}")
             continue
         judge.deadline = time.monotonic() + min(judge.timeout, judge.remaining_budget())
         try:
             exec(code, namespace)
         except CandidateGone as exc:
             emit(index, False, exc.kind, str(exc), **last)
-            if exc.kind == TIMEOUT:
+            if exc.kind == wire.TIMEOUT:
                 stopped = f"test {index + 1} timed out, so the remaining tests were skipped"
         except CandidateError as exc:
-            emit(index, False, RUNTIME_ERROR, str(exc), detail=exc.info.get("traceback"), **last)
+            emit(index, False, wire.RUNTIME_ERROR, str(exc), detail=exc.info.get("traceback"), **last)
         except CandidateMutated as exc:
-            emit(index, False, WRONG_ANSWER, str(exc), **last)
+            emit(index, False, wire.WRONG_ANSWER, str(exc), **last)
         except AssertionError as exc:
             message = str(exc) or ("wrong answer" if last else "an assertion failed")
-            emit(index, False, WRONG_ANSWER, message, **last)
+            emit(index, False, wire.WRONG_ANSWER, message, **last)
         except Exception as exc:  # noqa: BLE001 - e.g. comparing None with an int
-            emit(index, False, RUNTIME_ERROR, f"{type(exc).__name__}: {exc}", **last)
+            emit(index, False, wire.RUNTIME_ERROR, f"{type(exc).__name__}: {exc}", **last)
         else:
             emit(index, True, None, "", **last)
 
