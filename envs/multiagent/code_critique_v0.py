@@ -173,24 +173,21 @@ class CodeCritiqueGame(CritiqueGame):
 
     # ------------------------------------------------------------------ prompts
 
-    def critic_prompt(self, answer: Attempt, round_: int) -> str:
-        """The task and the program to give feedback on."""
-        label = "Program" if len(self.answers) == 1 else "Revised program"
-        parts = [
-            f"Give feedback on a program written for this task (round {round_} of {self.rounds}).",
-            f"[Task]\n{self.task_statement()}",
-            f"[{label}]\n{answer.action}",
-        ]
-        checker = self.checker_output(answer)
-        if checker:
-            parts.append(f"[Test results]\n{checker}")
-        first = "The program fails some of the task's hidden unit tests. " if len(self.answers) == 1 else ""
-        parts.append(
-            f"{first}Explain what is wrong and how to fix it, without rewriting the whole program: "
+    answer_label = "Program"
+    checker_label = "Test results"
+
+    def critic_opening(self, round_: int) -> str:
+        """The first line of the critic's prompt: a program to give feedback on."""
+        return f"Give feedback on a program written for this task (round {round_} of {self.rounds})."
+
+    def critic_request(self, first: bool) -> str:
+        """Feedback an editor can act on, without rewriting the program (it fails on the first round)."""
+        known = "The program fails some of the task's hidden unit tests. " if first else ""
+        return (
+            f"{known}Explain what is wrong and how to fix it, without rewriting the whole program: "
             "an editor will revise the program using only your feedback. "
             'You may end with a line "VERDICT: correct" or "VERDICT: incorrect".'
         )
-        return "\n\n".join(parts)
 
     def revision_prompt(self, critique: str, round_: int) -> str:
         """The editor's view: the task and program (first time), then the critic's feedback."""
