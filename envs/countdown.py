@@ -1,8 +1,9 @@
 """Countdown: reach a target number from a few given numbers with + - * /.
 
-A small, fully offline family: tasks are generated from a seed, answers are checked by an
-arithmetic parser (Python's ``ast`` restricted to numbers, + - * / and parentheses; nothing is
-evaluated by Python itself), and the feedback can name which rule an expression broke. It is the
+A small, fully offline family: tasks are generated from a seed, answers are checked by the shared
+arithmetic parser (:mod:`feedback_gym.envs.arithmetic`, restricted here to whole numbers, + - * / and
+parentheses; nothing is evaluated by Python itself), and the feedback can name which rule an
+expression broke. It is the
 reasoning-task counterpart of the code and maths families and a quick env for smoke tests.
 """
 
@@ -22,8 +23,6 @@ from feedback_gym.tasks import GeneratedTaskSource, Task
 from feedback_gym.verdict import INVALID_ACTION, WRONG_ANSWER, CheckResult, Verdict
 
 MAX_EXPRESSION_CHARS = 300
-
-
 #: Countdown's grammar: whole numbers used as given, + - * / and brackets only.
 GRAMMAR = Grammar(operators=frozenset("+-*/"), signs=False, decimals=False, max_chars=MAX_EXPRESSION_CHARS)
 
