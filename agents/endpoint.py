@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from feedback_gym.agents.policy import Conversation, Reply
-from feedback_gym.errors import ConfigError, FeedbackGymError
+from feedback_gym.errors import ConfigError, FeedbackGymError, require_int, require_positive_number
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
@@ -59,8 +59,10 @@ class OpenAIEndpointPolicy:
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://; got {base_url!r}")
-        if max_tokens < 1 or max_concurrency < 1 or retries < 0 or timeout <= 0:
-            raise ConfigError("max_tokens and max_concurrency must be >= 1, retries >= 0, timeout > 0")
+        require_int("max_tokens", max_tokens, minimum=1)
+        require_int("max_concurrency", max_concurrency, minimum=1)
+        require_int("retries", retries, minimum=0)
+        require_positive_number("timeout", timeout)
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         self.max_tokens = max_tokens

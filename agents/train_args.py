@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int
 
 #: Policy specs the trainer can update (a transformers model it holds the weights of).
 TRAINABLE_SPECS = ("smollm2", "tiny-random", "hf")
@@ -81,9 +81,7 @@ class Args:
             "keep_checkpoints",
         )
         for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be an int >= 1; got {value!r}")
+            require_int(name, getattr(self, name), minimum=1)
         if self.group_size < 2:
             raise ConfigError("group_size must be >= 2: the group mean is the baseline")
         if not (

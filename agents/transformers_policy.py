@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_gym.agents.policy import Conversation, Reply
-from feedback_gym.errors import ConfigError, missing_dependency
+from feedback_gym.errors import ConfigError, missing_dependency, require_int
 
 if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
     raise missing_dependency("torch", "torch")
@@ -94,14 +94,12 @@ class TransformersPolicy:
         max_prompt_tokens: int | None = None,
         source: str | None = None,
     ) -> None:
-        if max_new_tokens < 1:
-            raise ConfigError(f"max_new_tokens must be >= 1; got {max_new_tokens}")
+        require_int("max_new_tokens", max_new_tokens, minimum=1)
         if temperature < 0:
             raise ConfigError(f"temperature must be >= 0 (0 = greedy); got {temperature}")
         if not 0 < top_p <= 1:
             raise ConfigError(f"top_p must be in (0, 1]; got {top_p}")
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+        require_int("batch_size", batch_size, minimum=1)
         if not getattr(tokenizer, "chat_template", None):
             raise ConfigError("the tokenizer has no chat template; give a chat/instruct model")
         self.device = resolve_device(device)

@@ -17,6 +17,16 @@ from typing import Any
 from feedback_gym.metrics import aggregate_metrics, episode_metrics, record_from_info, with_tokens
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values``, nearest rank: always one of the measured values.
+
+    >>> percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5), percentile([1.0, 2.0], 0.95)
+    (3.0, 2.0)
+    """
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
 def record_metrics(turns: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The metrics of one multi-turn episode from its turn records (``{"action", "reward", "info", ...}``).
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int
 
 Conversation = Sequence[Mapping[str, str]]
 
@@ -83,8 +83,7 @@ class RandomPolicy:
     name = "random"
 
     def __init__(self, seed: int = 0, max_chars: int = 64) -> None:
-        if max_chars < 1:
-            raise ConfigError(f"max_chars must be >= 1; got {max_chars}")
+        require_int("max_chars", max_chars, minimum=1)
         self.seed = seed
         self.max_chars = max_chars
         self._rng = np.random.default_rng(seed)

@@ -26,7 +26,7 @@ from typing import Any
 from feedback_gym.envs.math.critic import critique, describe, diagnose, ordinal
 from feedback_gym.envs.math.leaks import LeakFilter
 from feedback_gym.envs.math.solution import steps_of, worked_text
-from feedback_gym.errors import ConfigError, CriticFailedError
+from feedback_gym.errors import ConfigError, CriticFailedError, require_int
 from feedback_gym.feedback import FeedbackContext, RenderedFeedback
 from feedback_gym.verdict import Verdict
 
@@ -98,8 +98,7 @@ class ModelCritiqueFeedback:
         max_chars: int = 2000,
         fallback: bool = False,
     ) -> None:
-        if max_chars < 1:
-            raise ConfigError(f"max_chars must be >= 1; got {max_chars}")
+        require_int("max_chars", max_chars, minimum=1)
         if isinstance(critic, str):
             from feedback_gym.policy import make_policy
 

@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from feedback_gym.env import FeedbackEnv, judge_action, select_task
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int
 from feedback_gym.feedback import Attempt, FeedbackContext, FeedbackMode, make_feedback, render_feedback
 from feedback_gym.tasks import Task
 from feedback_gym.text import MAX_ACTION_CHARS, clean_text, coerce_action
@@ -112,8 +112,7 @@ class CritiqueGame:
         family_kwargs: Mapping[str, Any] | None = None,
         reward_defaults: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
-            raise ConfigError(f"rounds must be an int >= 1; got {rounds!r}")
+        require_int("rounds", rounds, minimum=1)
         self.rewards = CritiqueRewards.coerce(rewards, **dict(reward_defaults or {}))
         self.family = make_family(family, family_kwargs)
         self.verifier: Verifier = self.family.verifier
@@ -293,22 +292,35 @@ class CritiqueGame:
             "your last answer is the one scored."
         )
 
+    #: What the critic's prompt calls the answer and the checker's output (a game may rename them).
+    answer_label = "Answer"
+    checker_label = "Checker output"
+
     def critic_prompt(self, answer: Attempt, round_: int) -> str:
-        """What the critic sees when it must critique ``answer``."""
-        label = "Answer" if len(self.answers) == 1 else "Revised answer"
+        """What the critic sees when it must critique ``answer``: opening, task, answer, checker, request."""
+        first = len(self.answers) == 1
+        label = self.answer_label if first else f"Revised {self.answer_label.lower()}"
         parts = [
-            f"Review another agent's answer to this task (round {round_} of {self.rounds}).",
+            self.critic_opening(round_),
             f"[Task]\n{self.task_statement()}",
             f"[{label}]\n{answer.action}",
         ]
         checker = self.checker_output(answer)
         if checker:
-            parts.append(f"[Checker output]\n{checker}")
-        parts.append(
+            parts.append(f"[{self.checker_label}]\n{checker}")
+        parts.append(self.critic_request(first))
+        return "\n\n".join(parts)
+
+    def critic_opening(self, round_: int) -> str:
+        """The first line of the critic's prompt."""
+        return f"Review another agent's answer to this task (round {round_} of {self.rounds})."
+
+    def critic_request(self, first: bool) -> str:
+        """What the critic is asked to do (``first``: the answer is the solver's first)."""
+        return (
             "Say whether the answer is right and, if not, what is wrong and how to fix it; the "
             f"author will revise it using your critique. {VERDICT_INSTRUCTION}"
         )
-        return "\n\n".join(parts)
 
     def revision_prompt(self, critique: str, round_: int) -> str:
         """What the solver sees after a critique."""
