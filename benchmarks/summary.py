@@ -154,6 +154,20 @@ def _overall(envs: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> d
         "tokens_per_episode": ratio(total_tokens, sum(m["episodes"] for m in multi))
         if total_tokens is not None else None,
         "tokens_per_solved": ratio(total_tokens, solved) if total_tokens is not None else None,
+        **_total_tokens(multi, solved),
+    }
+
+
+def _total_tokens(multi: Sequence[Mapping[str, Any]], solved: int) -> dict[str, Any]:
+    """Prompt + completion tokens over the suite (``None`` unless every configuration knows them)."""
+    played = [m for m in multi if m["episodes"]]
+    totals = [m.get("total_tokens") for m in played]
+    total = None if not totals or any(t is None for t in totals) else int(sum(totals))
+    prompt = [m.get("prompt_tokens") for m in played]
+    return {
+        "prompt_tokens": None if total is None else int(sum(prompt)),  # type: ignore[arg-type]
+        "total_tokens": total,
+        "total_tokens_per_solved": ratio(total, solved) if total is not None else None,
     }
 
 

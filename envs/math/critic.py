@@ -316,6 +316,7 @@ class CritiqueFeedback:
     """
 
     kind = "critique"
+    families = ("math",)
 
     def __init__(self, leak_filter: bool = True) -> None:
         self.leak_filter = leak_filter

@@ -33,6 +33,7 @@ class InPlaceFeedback:
     """``in_place``: the previous solution with its first wrong line marked and annotated."""
 
     kind = "in_place"
+    families = ("math",)
 
     def __init__(self, leak_filter: bool = True) -> None:
         self.leak_filter = leak_filter
