@@ -64,6 +64,18 @@ def _sum_known(*values: Any) -> int | None:
     return None if any(v is None for v in values) else int(sum(values))
 
 
+def turn_tokens(turns: Sequence[Mapping[str, Any]]) -> dict[str, int | None]:
+    """Completion (``tokens``), prompt and total tokens of turn records (``None`` where any is unknown).
+
+    >>> turn_tokens([{"completion_tokens": 5, "prompt_tokens": 20},
+    ...              {"completion_tokens": 4, "prompt_tokens": 30}])
+    {'tokens': 9, 'prompt_tokens': 50, 'total_tokens': 59}
+    """
+    completion = _sum_known(*(t.get("completion_tokens") for t in turns))
+    prompt = _sum_known(*(t.get("prompt_tokens") for t in turns))
+    return {"tokens": completion, "prompt_tokens": prompt, "total_tokens": _sum_known(completion, prompt)}
+
+
 def token_totals(metrics: Sequence[Mapping[str, Any]], solved: int) -> dict[str, Any]:
     """Prompt, completion and total tokens over episodes, per episode and per solved task.
 

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedback_gym.benchmarks.metrics import record_metrics
+from feedback_gym.benchmarks.metrics import record_metrics, turn_tokens
 from feedback_gym.benchmarks.suites import BEST_OF_N, EpisodeSpec
 from feedback_gym.conversation import assistant_prefix, continued, opening, to_continue
 from feedback_gym.errors import CheckerFailedError
@@ -373,9 +373,7 @@ def _finish(spec: EpisodeSpec, record: dict[str, Any], slots: Sequence[_Slot]) -
             record["trials"] = slot.trials
             record["metrics"]["trials"] = [bool(t["solved"]) for t in slot.trials]
             every_turn = [turn for trial in record.get("earlier_trials", ()) for turn in trial] + slot.turns
-            spent = record_metrics(every_turn)  # tokens count every trial, not only the last
-            for key in ("tokens", "prompt_tokens", "total_tokens"):
-                record["metrics"][key] = spent[key]
+            record["metrics"].update(turn_tokens(every_turn))  # tokens count every trial, not only the last
 
 
 def _sample_tokens(slots: Sequence[_Slot]) -> int | None:
