@@ -114,11 +114,25 @@ def fallback_share(records: Sequence[Mapping[str, Any]]) -> dict[str, Any] | Non
     turns = [turn for record in records
              for turn in [*(record.get("turns") or ()),
                           *(t for sample in record.get("samples") or () for t in sample.get("turns") or ())]
-             if "feedback_fallback" in (turn.get("info") or {})]
+             if _fallback_of(turn.get("info") or {}) is not False]
     if not turns:
         return None
-    fell_back = sum(1 for turn in turns if turn["info"]["feedback_fallback"])
+    fell_back = sum(1 for turn in turns if _fallback_of(turn["info"]))
     return {"turns": len(turns), "fell_back": fell_back, "rate": fell_back / len(turns)}
+
+
+def _fallback_of(info: Mapping[str, Any]) -> Any:
+    """A turn's fallback reason (``None``: the model's own feedback); ``False`` when it cannot fall back.
+
+    Model critics report it in ``info["feedback_details"]["fallback"]`` (maths also as
+    ``info["feedback_fallback"]``).
+    """
+    if "feedback_fallback" in info:
+        return info["feedback_fallback"]
+    details = info.get("feedback_details")
+    if isinstance(details, Mapping) and "fallback" in details:
+        return details["fallback"]
+    return False
 
 
 def _control(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from feedback_gym.envs.model_critic import CriticBrief, ModelCritiqueFeedback, Scrub, turns_left_suffix
 from feedback_gym.errors import CriticFailedError
-from feedback_gym.feedback import FeedbackContext
+from feedback_gym.feedback import FeedbackContext, RenderedFeedback
 from feedback_gym.verdict import Verdict
 
 PROMPT_VERSION = "in-place-edit-v1"
@@ -107,11 +107,10 @@ class InPlaceEditFeedback(ModelCritiqueFeedback):
         """The edit, as the text every model-critic caller asks for (e.g. per-reply tool critiques)."""
         return self.edit(verdict, context)
 
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Edit the previous answer in place (details, with the prefix, in ``last_details``)."""
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
+        """Edit the previous answer in place (the details, with the prefix, go to ``info``)."""
         text, details = self.edit(verdict, context)
-        self.last_details = details
-        return text + turns_left_suffix(verdict, context)
+        return RenderedFeedback(text + turns_left_suffix(verdict, context), details)
 
 
 def edit_filter(brief: CriticBrief, context: FeedbackContext) -> Scrub:

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from feedback_gym.errors import ConfigError, CriticFailedError
-from feedback_gym.feedback import FeedbackContext, FeedbackMode
+from feedback_gym.feedback import FeedbackContext, FeedbackMode, RenderedFeedback
 from feedback_gym.tasks import Task
 from feedback_gym.verdict import Verdict
 
@@ -174,7 +174,6 @@ class ModelCritiqueFeedback:
         self.with_location = with_location
         self.max_chars = max_chars
         self.fallback = fallback
-        self.last_details: dict[str, Any] = {}
 
     # -------------------------------------------------------------------- binding to a family
 
@@ -265,11 +264,10 @@ class ModelCritiqueFeedback:
         details["redactions"] = redactions
         return scrubbed, details
 
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Ask the critic model and filter what it says (details in ``last_details``)."""
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
+        """Ask the critic model and filter what it says (the details go to ``info["feedback_details"]``)."""
         text, details = self.critique(verdict, context)
-        self.last_details = details
-        return text + turns_left_suffix(verdict, context)
+        return RenderedFeedback(text + turns_left_suffix(verdict, context), details)
 
 
 # ------------------------------------------------------------------------ leak filters for text

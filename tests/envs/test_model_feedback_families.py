@@ -61,7 +61,7 @@ def test_code_critic_reads_the_reference_program_and_cannot_hand_it_over():
         assert "never write code" in system["content"]
         assert reference in user["content"] and "Test results:" in user["content"]  # reference, evidence
         assert reference.splitlines()[-1].strip() not in obs and "```" not in obs and "[...]" in obs
-        assert env.unwrapped.feedback.last_details["redactions"] == 2
+        assert info["feedback_details"]["redactions"] == 2
         assert obs.endswith("(1 attempt left)") and not terminated
         obs, reward, terminated, *_ = env.step(env.unwrapped.oracle_action())
         assert reward == 1.0 and terminated
@@ -109,8 +109,10 @@ def test_mint_critique_after_every_tool_reply():
     env = ToolUseEnv(feedback="model", feedback_options={"critic": critic}, critique_every_reply=True)
     try:
         env.reset(seed=0)
-        obs, *_ = env.step(env.unwrapped.oracle_action())  # a tool call, not an answer
+        obs, _, _, _, info = env.step(env.unwrapped.oracle_action())  # a tool call, not an answer
         assert "[feedback]\nGood lookup; now combine the numbers." in obs and len(critic.seen) == 1
+        assert info["feedback_details"]["family"] == "tools"
+        assert "tool returned:" in critic.seen[-1][1]["content"]  # the critic reads the tool's output
     finally:
         env.close()
     with pytest.raises(ConfigError, match="critique_every_reply needs a critic"):
@@ -122,6 +124,8 @@ def test_a_critic_that_does_not_fit_the_family_is_refused_with_what_fits():
         CodeFeedbackEnv(feedback=CritiqueFeedback())
     with pytest.raises(ConfigError, match="accepted: .*model"):
         gym.make("Countdown-v0", feedback="critique")
+    with pytest.raises(ConfigError, match="works for the math family, not tools"):
+        gym.make("ToolUseMath-v0", feedback=CritiqueFeedback())
     from feedback_gym.envs.code.critic_brief import CODE_BRIEF
     from feedback_gym.envs.model_critic import ModelCritiqueFeedback as Shared
 
@@ -136,7 +140,7 @@ def test_tiny_random_critic_through_gym_make_on_countdown():
                                      "critic_options": {"max_new_tokens": 12, "temperature": 1.0, "seed": 0}})
     env.reset(seed=1)
     obs, reward, terminated, truncated, info = env.step("<answer>1 + 1</answer>")
-    details = env.unwrapped.feedback.last_details
+    details = info["feedback_details"]
     assert details["spec"] == "tiny-random" and details["family"] == "countdown"
     assert details["fallback"] is None
     assert obs.strip() and env.observation_space.contains(obs) and reward == 0.0
@@ -157,9 +161,10 @@ def test_in_place_edit_on_maths_gives_the_prefix_and_never_the_answer():
     from feedback_gym.envs.math.model_critic import MATH_BRIEF
 
     env.feedback.bind(MATH_BRIEF)
-    obs, *_ = env.step(wrong)
-    details = env.feedback.last_details
-    assert details["assistant_prefix"] == "Step one: 2 + 2 = 4\n" and details["edited_line"] == 0
+    obs, _, _, _, info = env.step(wrong)
+    details = info["feedback_details"]
+    assert info["assistant_prefix"] == details["assistant_prefix"] == "Step one: 2 + 2 = 4\n"
+    assert details["edited_line"] == 0 and info["critique"]["edited_line"] == 0
     assert obs.startswith(EDIT_NOTE) and "Step one: 2 + 2 = 4" in obs and f"Answer: {answer}" not in obs
 
 
@@ -170,3 +175,15 @@ def test_in_place_edit_through_make_and_a_critic_that_changes_nothing():
     editor.reply = "<answer>1 + 1</answer>"  # the same answer: no edit
     with pytest.raises(CriticFailedError, match="changed no line"):
         env.step("<answer>1 + 1</answer>")
+
+
+def test_in_place_edit_through_gym_make_on_code_sets_the_prefix():
+    env = gym.make("CodeFeedback-v0", feedback="in_place", max_turns=2,
+                   feedback_options={"critic": ScriptedCritic(WRONG_ADD.replace("a - b", "a + b"))})
+    try:
+        env.reset(options={"task_id": "bundled/py/add_numbers"})
+        obs, _, _, _, info = env.step(WRONG_ADD)
+        assert info["assistant_prefix"] == "```python\ndef add_numbers(a, b):\n    return a + b\n"
+        assert obs.startswith(EDIT_NOTE) and info["feedback_details"]["fallback"] is None
+    finally:
+        env.close()
