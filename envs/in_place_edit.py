@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from feedback_gym.envs.model_critic import CriticBrief, ModelCritiqueFeedback, Scrub, turns_left_suffix
-from feedback_gym.errors import CriticFailedError
 from feedback_gym.feedback import FeedbackContext, RenderedFeedback
 from feedback_gym.verdict import Verdict
 
@@ -91,13 +90,7 @@ class InPlaceEditFeedback(ModelCritiqueFeedback):
         if failure is None and line is None:
             failure = "the critic's edit changed no line of the answer"
         if failure is not None:
-            details["fallback"] = failure
-            if not self.fallback:
-                raise CriticFailedError(
-                    f"the critic model {self.spec!r} gave no usable edit ({failure}); pass "
-                    "feedback_options={'fallback': True} to show the family's feedback instead, "
-                    "marked as such"
-                ) from error
+            details["fallback"] = self.failed("edit", failure, error)
             return f"{brief.fallback(verdict, context)}\n(The critic gave no usable edit.)", details
         prefix, redactions = edit_filter(brief, context)(prefix)
         details.update(assistant_prefix=prefix, edited_line=line, redactions=redactions)

@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from feedback_gym.envs.math.leaks import _merge, _squeeze  # the maths filter's span helpers
 from feedback_gym.errors import ConfigError, CriticFailedError
 from feedback_gym.feedback import FeedbackContext, FeedbackMode, RenderedFeedback
 from feedback_gym.tasks import Task
@@ -239,6 +240,19 @@ class ModelCritiqueFeedback:
             return "", "the critic returned an empty reply", None
         return text, None, None
 
+    def failed(self, what: str, failure: str, error: BaseException | None) -> str:
+        """Raise :class:`CriticFailedError` for a failed critic call, unless a fallback was asked for.
+
+        Returns the reason (for ``details["fallback"]``) when the family's feedback is to be shown.
+        """
+        if not self.fallback:
+            raise CriticFailedError(
+                f"the critic model {self.spec!r} gave no usable {what} ({failure}); "
+                "pass feedback_options={'fallback': True} to show the reference-guided critique "
+                "instead, marked as such"
+            ) from error
+        return failure
+
     def critique(self, verdict: Verdict, context: FeedbackContext) -> tuple[str, dict[str, Any]]:
         """The filtered critique (without the turns-left line) and its details."""
         brief = self._bound()
@@ -252,13 +266,7 @@ class ModelCritiqueFeedback:
             details = {**found(verdict, context), **details}
         text, failure, error = self.ask(self.conversation(context, verdict))
         if failure is not None:
-            details["fallback"] = failure
-            if not self.fallback:
-                raise CriticFailedError(
-                    f"the critic model {self.spec!r} gave no usable critique ({failure}); "
-                    "pass feedback_options={'fallback': True} to show the reference-guided critique "
-                    "instead, marked as such"
-                ) from error
+            details["fallback"] = self.failed("critique", failure, error)
             return f"{brief.fallback(verdict, context)}\n{FALLBACK_NOTE}", details
         scrubbed, redactions = brief.leak_filter(context.task, context.action)(text)
         details["redactions"] = redactions
@@ -297,17 +305,11 @@ class SecretTextFilter:
         if self.code_blocks:
             spans += [m.span() for m in re.finditer(r"```.*?(?:```|$)", text, re.DOTALL)]
         if self.secrets:
-            kept = [(i, c) for i, c in enumerate(text) if not c.isspace()]
-            squeezed, index = "".join(c for _, c in kept), [i for i, _ in kept]
+            squeezed, index = _squeeze(text)
             for secret in self.secrets:
                 for match in re.finditer(re.escape(secret), squeezed):
                     spans.append((index[match.start()], index[match.end() - 1] + 1))
-        merged: list[tuple[int, int]] = []
-        for start, end in sorted(spans):
-            if merged and start <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-            else:
-                merged.append((start, end))
+        merged = _merge(spans)
         out, last = [], 0
         for start, end in merged:
             out += [text[last:start], REDACTED]
