@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 
 from feedback_gym.agents.grpo import train
 from feedback_gym.agents.train_args import Args
@@ -27,7 +26,7 @@ def main() -> None:
     parser.add_argument("--critic", default=None, help="a critic model spec (default: reference-guided)")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--gamma", type=float, default=0.1, help="the shaping's gamma (0: clipped ratio)")
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--out", default=None, help="the run's folder (default: ./critique-grpo-run)")
     parser.add_argument("--tiny", action="store_true", help="tiny-random, one step of two tasks")
     args = parser.parse_args()
     tiny = args.tiny or os.environ.get("FEEDBACK_GYM_EXAMPLE_TINY") == "1"
@@ -42,12 +41,12 @@ def main() -> None:
         max_new_tokens=16 if tiny else 256,
         refinement_samples=True,
         refinement_shaping=args.gamma,
-        out=args.out or tempfile.mkdtemp(prefix="critique-grpo-"),
+        out=args.out or "critique-grpo-run",
         progress=not tiny,
     )
     metrics = train(run)
     shown = ("step", "reward_mean", "solved_rate", "samples", "refinement_samples", "loss", "grad_norm")
-    print(json.dumps({key: metrics[key] for key in shown}), "->", run.out)
+    print(json.dumps({"example": "critique_grpo", "out": run.out, **{key: metrics[key] for key in shown}}))
 
 
 if __name__ == "__main__":

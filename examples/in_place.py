@@ -37,7 +37,7 @@ def play(policy, mode: str, critic: dict, tasks: int, turns: int) -> dict:
             messages, prefix = continued(messages, action, observation), assistant_prefix(info)
         solved += bool(info["solved"])
     env.close()
-    return {"mode": mode, "solved": solved, "tasks": tasks, "total_tokens": tokens,
+    return {"solved": solved, "tasks": tasks, "total_tokens": tokens,
             "tokens_per_turn": per_turn, "tokens_per_solved": tokens / solved if solved else None}
 
 
@@ -56,8 +56,8 @@ def main() -> None:
     sampling = {"max_new_tokens": 24 if tiny else 256, "temperature": 0.7, "seed": 0}
     policy = make_policy(args.policy, **sampling)
     critic = {"critic": args.critic, "critic_options": sampling, "fallback": tiny}  # a fallback is marked
-    for mode in ("model", "in_place"):
-        print(json.dumps(play(policy, mode, critic, args.tasks, args.turns)))
+    modes = {mode: play(policy, mode, critic, args.tasks, args.turns) for mode in ("model", "in_place")}
+    print(json.dumps({"example": "in_place", "policy": args.policy, "critic": args.critic, "modes": modes}))
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def main() -> None:
     env.close()
     turns = range(1, args.turns + 1)
     curve = [sum(t is not None and t <= k for t in solved_at) / len(solved_at) for k in turns]
-    print(json.dumps({"tasks": args.tasks, "success_by_turn": curve, "transcript": messages[1:]}, indent=1))
+    feedback = [m["content"] for m in messages if m["role"] == "user" and "[feedback]" in m["content"]]
+    print(json.dumps({"example": "mint", "policy": args.policy, "critic": args.critic, "tasks": args.tasks,
+                      "success_by_turn": curve, "critiqued_tool_replies": len(feedback)}))
 
 
 if __name__ == "__main__":

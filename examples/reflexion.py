@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 
 from feedback_gym.benchmarks.runner import BenchConfig, run_benchmark
 from feedback_gym.benchmarks.suites import Suite, SuiteEntry
@@ -28,7 +27,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10)
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--reflector", default="self", help='"self", "none" or a policy spec')
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--out", default=None, help="the run's folder (default: ./reflexion-run)")
     parser.add_argument("--tiny", action="store_true", help="tiny-random, two tasks, two trials")
     args = parser.parse_args()
     if args.tiny or os.environ.get("FEEDBACK_GYM_EXAMPLE_TINY") == "1":
@@ -38,13 +37,13 @@ def main() -> None:
                        control=False, memory=memory)
     sampling = {"max_new_tokens": 24 if args.policy == "tiny-random" else 256, "temperature": 0.7, "seed": 0}
     config = BenchConfig(args.policy, Suite("reflexion-example", (entry,)),
-                         args.out or tempfile.mkdtemp(prefix="reflexion-"), workers=1, policy_kwargs=sampling)
+                         args.out or "reflexion-run", workers=1, policy_kwargs=sampling)
     summary = run_benchmark(config, progress=False)
     (env,) = summary["envs"].values()
     multi = env["multi_turn"]
-    print(json.dumps({"success_by_trial": multi.get("success_by_trial"), "success@k": multi["success@k"],
-                      "total_tokens": multi.get("total_tokens"), "errors": summary["overall"]["errors"]}),
-          "->", config.out)
+    print(json.dumps({"example": "reflexion", "out": str(config.out), "episodes": multi["episodes"],
+                      "success_by_trial": multi.get("success_by_trial"), "success@k": multi["success@k"],
+                      "total_tokens": multi.get("total_tokens"), "errors": summary["overall"]["errors"]}))
 
 
 if __name__ == "__main__":
