@@ -1,9 +1,9 @@
 """``model`` feedback for every family: a critic model writes the critique, under a leak filter.
 
-The critic is any policy spec that :func:`~feedback_gym.agents.policy.make_policy` understands:
+The critic is any policy spec that :func:`~feedback_gym.policy.make_policy` understands:
 ``hf:PATH`` (a local transformers model), ``tiny-random`` or ``smollm2`` (bundled local models),
 ``openai:BASE_URL#MODEL`` (any OpenAI-compatible endpoint: vLLM, llama.cpp, a hosted API, or
-feedback-gym's own loopback server), or a :class:`~feedback_gym.agents.policy.Policy` object.
+feedback-gym's own loopback server), or a :class:`~feedback_gym.policy.Policy` object.
 
 What differs between families is said by a :class:`CriticBrief`: how the problem and the task's
 reference read for the critic (a worked solution, a reference program, a Countdown expression, a
@@ -116,7 +116,7 @@ def default_critic_options(spec: str) -> dict[str, Any]:
 def make_critic_policy(critic: Any, critic_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
     """A policy spec or object as ``(policy, spec)``; anything else is refused with what is accepted."""
     if isinstance(critic, str):
-        from feedback_gym.agents.policy import make_policy
+        from feedback_gym.policy import make_policy
 
         options = {**default_critic_options(critic), **dict(critic_options or {})}
         return make_policy(critic, **options), critic

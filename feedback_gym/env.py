@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -323,11 +324,30 @@ class FeedbackEnv(gym.Env[str, str]):
         return info
 
 
+def check_reset_options(options: Mapping[str, Any], *, unknown: Literal["raise", "warn"] = "raise") -> None:
+    """Refuse (or, with ``unknown="warn"``, warn about) reset options other than :data:`RESET_OPTIONS`.
+
+    >>> check_reset_options({"task_id": "a"})
+    >>> check_reset_options({"seed": 3})
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: unknown reset options ['seed']; accepted: task_id, task, task_index
+    """
+    extra = sorted(set(options) - set(RESET_OPTIONS))
+    if extra:
+        message = f"unknown reset options {extra}; accepted: {', '.join(RESET_OPTIONS)}"
+        if unknown == "raise":
+            raise ConfigError(message)
+        warnings.warn(f"ignoring {message}", stacklevel=4)
+
+
 def select_task(
     options: Mapping[str, Any],
     source: TaskSource,
     task_from_dict: Callable[[Mapping[str, Any]], Task],
     rng: np.random.Generator,
+    *,
+    unknown: Literal["raise", "warn"] = "raise",
 ) -> Task:
     """Pick an episode's task from reset ``options``, the one rule every env and game follows.
 
@@ -335,6 +355,8 @@ def select_task(
     family's schema, read by ``task_from_dict``, or a :class:`Task`) and ``task_index`` (an index
     into ``source``); without any, the task is drawn from ``source`` with ``rng``. Unknown keys are
     refused with the accepted list, so a misspelt option never silently draws a random task.
+    ``unknown="warn"`` (the PettingZoo games only: PettingZoo's own API tests reset with a made-up
+    ``options={"options": 1}`` and require it to work) gives the same message as a warning instead.
 
     >>> from feedback_gym.tasks import ListTaskSource
     >>> source = ListTaskSource("demo", [Task("a", "say a"), Task("b", "say b")])
@@ -345,9 +367,7 @@ def select_task(
     ...
     feedback_gym.errors.ConfigError: unknown reset options ['task_idx']; accepted: task_id, task, task_index
     """
-    unknown = sorted(set(options) - set(RESET_OPTIONS))
-    if unknown:
-        raise ConfigError(f"unknown reset options {unknown}; accepted: {', '.join(RESET_OPTIONS)}")
+    check_reset_options(options, unknown=unknown)
     chosen = [key for key in RESET_OPTIONS if options.get(key) is not None]
     if len(chosen) > 1:
         raise ConfigError(f"give at most one of {', '.join(RESET_OPTIONS)}; got {chosen}")

@@ -52,10 +52,10 @@ from typing import Any
 
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
-from feedback_gym.agents.policy import Policy, make_policy
-from feedback_gym.env import FeedbackEnv, judge_action
+from feedback_gym.env import RESET_OPTIONS, FeedbackEnv, judge_action
 from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import Attempt
+from feedback_gym.policy import Policy, make_policy
 from feedback_gym.tasks import Task, draw_index
 from feedback_gym.verdict import INVALID_ACTION
 
@@ -125,7 +125,7 @@ class CodeCritiqueGame(CritiqueGame):
     def choose_task(self, options: dict[str, Any]) -> Task:
         """Pick a task as usual; a drawn task without a failing bug is replaced by another draw."""
         task = super().choose_task(options)
-        if any(options.get(key) is not None for key in ("task_id", "task", "task_index")):
+        if any(options.get(key) is not None for key in RESET_OPTIONS):
             return task
         source = self.family.source
         for _ in range(MAX_TASK_DRAWS):

@@ -15,17 +15,16 @@ Moves, for ``rounds = R``::
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from feedback_gym.env import FeedbackEnv, judge_action
-from feedback_gym.errors import ConfigError, InvalidTaskError
+from feedback_gym.env import FeedbackEnv, judge_action, select_task
+from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import Attempt, FeedbackContext, FeedbackMode, make_feedback, render_feedback
-from feedback_gym.tasks import Task, draw_index
+from feedback_gym.tasks import Task
 from feedback_gym.text import MAX_ACTION_CHARS, clean_text, coerce_action
 from feedback_gym.verdict import GAVE_UP, Verdict, Verifier
 
@@ -37,7 +36,6 @@ from .rewards import (
     verdict_accuracy,
 )
 
-RESET_OPTIONS = ("task_id", "task", "task_index")
 #: The family feedback modes the oracle critic renders a wrong answer's verdict with, by preference:
 #: a reference-guided verbal critique (maths) before per-test results (code, Countdown).
 ORACLE_CRITIQUE_MODES = ("critique", "tests")
@@ -132,6 +130,7 @@ class CritiqueGame:
         self._move = 0
         self.answers: list[Attempt] = []
         self.critiques: list[tuple[str, bool | None, bool]] = []  # (text, stated verdict, readable)
+        self.unread_critique: str | None = None  # why the critic's newest critique could not be read
         self.transcript: list[tuple[str, str]] = []
         self.messages: dict[str, list[dict[str, str]]] = {}
         self.turns: dict[str, int] = {}
@@ -150,6 +149,7 @@ class CritiqueGame:
         self._move = 0
         self.answers = [] if opening is None else [opening]
         self.critiques = []
+        self.unread_critique = None
         self.transcript = [] if opening is None else [("env", opening.action)]
         self.messages = {seat: [] for seat in self.seats}
         self.turns = dict.fromkeys(self.seats, 0)
@@ -159,37 +159,13 @@ class CritiqueGame:
         self._address(self.moves[0])
 
     def choose_task(self, options: dict[str, Any]) -> Task:
-        """Pick the episode's task from ``options`` or with ``self.rng``.
+        """Pick the episode's task from ``options`` or with ``self.rng``, as every env does.
 
-        Unknown option keys are ignored with a warning (PettingZoo's API tests pass made-up keys).
+        Unknown option keys are ignored with a warning naming the accepted ones (PettingZoo's API
+        tests reset with made-up keys); see :func:`~feedback_gym.env.select_task`.
         """
-        unknown = sorted(set(options) - set(RESET_OPTIONS))
-        if unknown:
-            warnings.warn(
-                f"ignoring unknown reset options {unknown}; accepted: {', '.join(RESET_OPTIONS)}",
-                stacklevel=4,
-            )
-        chosen = [key for key in RESET_OPTIONS if options.get(key) is not None]
-        if len(chosen) > 1:
-            raise ConfigError(f"give at most one of {', '.join(RESET_OPTIONS)}; got {chosen}")
-        source = self.family.source
-        if "task_id" in chosen:
-            if not isinstance(options["task_id"], str):
-                raise ConfigError(f"task_id must be a str; got {type(options['task_id']).__name__}")
-            return source.get(options["task_id"])
-        if "task" in chosen:
-            data = options["task"]
-            if isinstance(data, Task):
-                return data
-            if not isinstance(data, Mapping):
-                raise InvalidTaskError(f"options['task'] must be a dict; got {type(data).__name__}")
-            return self.family.task_from_dict(data)
-        if "task_index" in chosen:
-            index = options["task_index"]
-            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-                raise ConfigError(f"task_index must be an int >= 0; got {index!r}")
-            return source.task(index)
-        return source.task(draw_index(self.rng, source.size))
+        family = self.family
+        return select_task(options, family.source, family.task_from_dict, self.rng, unknown="warn")
 
     def opening(self, task: Task) -> Attempt:
         """The first answer when the solver does not write it (overridden by ``code_critique``)."""
@@ -244,6 +220,7 @@ class CritiqueGame:
         readable = problem is None
         stated = parse_critic_verdict(text) if readable else None
         self.critiques.append((text, stated, readable))
+        self.unread_critique = problem
         self.error_kinds[self.critic] = None if readable else "invalid_action"
         self.messages[self.critic].append({"role": "assistant", "content": clean_text(text)})
         self.transcript.append((self.critic, text))
@@ -278,7 +255,7 @@ class CritiqueGame:
     def _address(self, seat: str, critique: str | None = None) -> None:
         """Append the message that asks ``seat`` for its next move."""
         if seat == self.critic:
-            content = self.critic_prompt(self.answers[-1], self.round)
+            content = self._unread_note() + self.critic_prompt(self.answers[-1], self.round)
         elif critique is None:
             content = self.solver_prompt()
         else:
@@ -292,9 +269,15 @@ class CritiqueGame:
             {"role": "user", "content": f"The episode is over: your {how}."}
         )
         if self.turns[self.critic] or self.messages[self.critic]:
-            self.messages[self.critic].append(
-                {"role": "user", "content": f"The episode is over: the {self.solver_role}'s {how}."}
-            )
+            ending = f"The episode is over: the {self.solver_role}'s {how}."
+            self.messages[self.critic].append({"role": "user", "content": self._unread_note() + ending})
+
+    def _unread_note(self) -> str:
+        """Tell the critic, once, that its newest critique could not be read (and so counted for nothing)."""
+        problem, self.unread_critique = self.unread_critique, None
+        if problem is None:
+            return ""
+        return f"Your critique could not be read ({problem}); it counted for nothing.\n\n"
 
     # ------------------------------------------------------------------ prompts (overridable)
 
@@ -378,6 +361,7 @@ class CritiqueGame:
             "score": latest.score if latest is not None else 0.0,
             "reward_components": dict(self.pending[seat]),
             "feedback_kind": "critique" if seat == self.solver else "answer",
+            "feedback_details": {},
             "error_kind": self.error_kinds[seat],
             "verdict": latest.public() if latest is not None else None,
             "critic_verdict": None if last_critique is None else last_critique[1],

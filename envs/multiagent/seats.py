@@ -27,11 +27,12 @@ from typing import Any, ClassVar
 import gymnasium as gym
 from pettingzoo import AECEnv
 
-from feedback_gym.agents.policy import Policy, make_policy
+from feedback_gym.env import check_reset_options
 from feedback_gym.errors import ConfigError, EpisodeEndedError
+from feedback_gym.policy import Policy, make_policy
 from feedback_gym.text import MAX_ACTION_CHARS, MAX_OBSERVATION_CHARS, text_space
 
-from .game import RESET_OPTIONS, CritiqueGame
+from .game import CritiqueGame
 from .views import CritiqueAECEnv
 
 
@@ -110,10 +111,11 @@ class SingleSeatEnv(gym.Env[str, str]):
     - ``env``: an AEC env from this package (``solver_critic_v0.env(...)``).
     - ``seat``: the seat to train (``"critic_0"``, ``"solver_0"``, ``"editor_0"``).
     - ``frozen``: a policy (or spec string such as ``"oracle"``) for every other seat.
-    - ``render_mode``: ``None`` or ``"ansi"``.
+    - ``render_mode``: ``None``, ``"ansi"`` (the game's transcript) or ``"human"`` (prints the
+      seat's newest message after each step).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
     def __init__(
         self,
@@ -133,7 +135,9 @@ class SingleSeatEnv(gym.Env[str, str]):
                 f"got {sorted(frozen)}"
             )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(f"render_mode must be None or 'ansi'; got {render_mode!r}")
+            raise ConfigError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}; got {render_mode!r}"
+            )
         self.env = env
         self.seat = seat
         self.frozen = resolve_policies(frozen, seats)
@@ -151,9 +155,7 @@ class SingleSeatEnv(gym.Env[str, str]):
         ``options`` accepts ``task_id``, ``task`` or ``task_index``; anything else is refused.
         """
         super().reset(seed=seed)
-        unknown = sorted(set(options or {}) - set(RESET_OPTIONS))
-        if unknown:
-            raise ConfigError(f"unknown reset options {unknown}; accepted: {', '.join(RESET_OPTIONS)}")
+        check_reset_options(options or {})
         self.env.reset(seed=seed, options=options)
         self._advance()
         self._ended = False
@@ -169,6 +171,8 @@ class SingleSeatEnv(gym.Env[str, str]):
         info = self._info()
         terminated = self._base.game.over
         self._ended = terminated
+        if self.render_mode == "human":
+            self.render()
         return self._observation(), float(sum(info["reward_components"].values())), terminated, False, info
 
     @property
@@ -181,8 +185,12 @@ class SingleSeatEnv(gym.Env[str, str]):
         return self._base.oracle_action(self.seat)
 
     def render(self) -> str | None:
-        """``"ansi"``: the whole transcript of the game so far."""
-        return self._base.render() if self.render_mode == "ansi" else None
+        """``"ansi"``: the transcript of the game so far; ``"human"``: print the seat's newest message."""
+        if self.render_mode == "ansi":
+            return self._base.game.render_transcript()
+        if self.render_mode == "human":
+            print(f"[user]\n{self._observation()}\n")
+        return None
 
     def close(self) -> None:
         """Close the wrapped multi-agent env."""
