@@ -455,6 +455,7 @@ def train(
                 "samples": len(episodes),
                 "refinement_samples": len(episodes) - len(played) if args.refinement_samples else 0,
                 "policy_tokens": int(normalizer),
+                **rollout_tokens(played),
                 "transcript_tokens_mean": float(np.mean([len(e.token_ids) for e in episodes])),
                 **totals,
                 "grad_norm": grad_norm,
@@ -488,6 +489,20 @@ def train(
     policy.model.save_pretrained(final)
     policy.tokenizer.save_pretrained(final)
     return metrics
+
+
+def rollout_tokens(episodes: Sequence[Episode]) -> dict[str, Any]:
+    """Prompt and total (prompt + sampled) tokens of a rollout, and the total per solved task.
+
+    >>> e = [Episode("t", 0, policy_mask=[0, 1, 1], prompt_tokens=5, solved=True), Episode("t", 0)]
+    >>> rollout_tokens(e)
+    {'prompt_tokens': 5, 'total_tokens': 7, 'total_tokens_per_solved': 7.0}
+    """
+    prompt = sum(e.prompt_tokens for e in episodes)
+    total = prompt + sum(e.policy_tokens for e in episodes)
+    solved = sum(e.solved for e in episodes)
+    return {"prompt_tokens": prompt, "total_tokens": total,
+            "total_tokens_per_solved": total / solved if solved else None}
 
 
 def with_memory(factory: Callable[[], gym.Env], reflector: Any) -> Callable[[], gym.Env]:

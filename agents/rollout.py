@@ -56,6 +56,8 @@ class Episode:
         cut: whether the transcript hit ``max_transcript_tokens`` before the episode ended.
         turn_spans: ``(start, end)`` token positions of each reply (what a refinement sample keeps).
         shaped: a refinement sample trained with Critique-GRPO's shaping instead of the clipped ratio.
+        prompt_tokens: the context tokens the policy read, summed over its replies (what a server
+            would bill as prompt tokens; with :attr:`policy_tokens`, the episode's total tokens).
     """
 
     task_id: str
@@ -69,6 +71,7 @@ class Episode:
     cut: bool = False
     turn_spans: list[tuple[int, int]] = field(default_factory=list)
     shaped: bool = False
+    prompt_tokens: int = 0
 
     @property
     def reward(self) -> float:
@@ -320,6 +323,7 @@ def collect_episodes(
         actions = [GIVE_UP_ACTION] * num_envs
         for i, generation in zip(playing, generations, strict=True):
             start = len(episodes[i].token_ids)
+            episodes[i].prompt_tokens += start
             episodes[i].extend(generation.token_ids, from_policy=True, logprobs=generation.logprobs)
             episodes[i].turn_spans.append((start, len(episodes[i].token_ids)))
             actions[i] = prefixes[i] + policy.tokenizer.decode(generation.token_ids, skip_special_tokens=True)

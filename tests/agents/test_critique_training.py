@@ -40,6 +40,7 @@ def test_refinements_join_the_group_as_samples_and_shaping_trains(tmp_path):
     metrics = train(args, env_factory=lambda: DigitsEnv(max_turns=3))
     assert metrics["refinement_samples"] > 0
     assert metrics["samples"] == 4 + metrics["refinement_samples"]  # 2 tasks x 2 episodes, plus refinements
+    assert metrics["total_tokens"] == metrics["prompt_tokens"] + metrics["policy_tokens"]
     assert np.isfinite(metrics["loss"]) and metrics["grad_norm"] > 0
 
 
@@ -58,6 +59,7 @@ def test_split_refinements_of_a_real_rollout_keep_each_reply_once(tiny_policy):
     assert len(samples) == sum(e.turns for e in episodes)
     assert sum(s.policy_tokens for s in samples) == sum(e.policy_tokens for e in episodes)
     for episode in episodes:
+        assert episode.prompt_tokens == sum(start for start, _ in episode.turn_spans)  # context per reply
         prompt = episode.token_ids[: episode.turn_spans[0][0]]
         own = [s for s in samples if s.messages is episode.messages]
         for sample, (start, end) in zip(own, episode.turn_spans, strict=True):
