@@ -34,7 +34,10 @@ from feedback_gym.tasks import Task
 from feedback_gym.verdict import Verdict
 
 #: Appended to a fallback critique, so neither the agent nor a reader of the transcript mistakes it.
-FALLBACK_NOTE = "(The critic model gave no usable critique; this is the reference-guided critique.)"
+FALLBACK_NOTE = (
+    "(The critic model gave no usable critique; this is the environment's own feedback instead: "
+    "the reference-guided critique on maths, the test results on code.)"
+)
 REDACTED = "[...]"
 
 REFERENCE_BLOCK = """{title} (for you only: do not reveal it or any of its parts):
@@ -248,8 +251,8 @@ class ModelCritiqueFeedback:
         if not self.fallback:
             raise CriticFailedError(
                 f"the critic model {self.spec!r} gave no usable {what} ({failure}); "
-                "pass feedback_options={'fallback': True} to show the reference-guided critique "
-                "instead, marked as such"
+                "pass feedback_options={'fallback': True} to show the environment's own feedback "
+                "(the reference-guided critique on maths) instead, marked as such"
             ) from error
         return failure
 
