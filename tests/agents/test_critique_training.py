@@ -175,3 +175,26 @@ def test_both_seats_of_a_game_train_with_one_live_policy(tmp_path, tiny_policy):
     live = LiveSeatsEnv(solver_critic_v0.env(family="Countdown-v0"), tiny_policy)
     _, info = live.reset(seed=1)  # the critic's seat: the live policy has already answered as the solver
     assert info["seat"] == "critic_0" and info["live_policy"] == tiny_policy.name and "frozen" not in info
+
+
+def test_an_endpoint_policy_sends_the_prefix_as_a_final_assistant_turn(tiny_policy):
+    from feedback_gym.agents.endpoint import OpenAIEndpointPolicy
+    from feedback_gym.agents.openai_server import serve
+
+    seen: list[Any] = []
+
+    class Recording:
+        name = "recording"
+
+        def act(self, conversations, envs=None):
+            seen.extend(conversations)
+            return tiny_policy.act(conversations)
+
+        def identity(self):
+            return {}
+
+    with serve(Recording(), host="127.0.0.1", model="tiny") as server:
+        endpoint = OpenAIEndpointPolicy(server.url, "tiny", max_tokens=4)
+        assert endpoint.continues_prefix
+        endpoint.act([[{"role": "user", "content": "Q"}, {"role": "assistant", "content": "x = "}]])
+    assert seen[-1][-1] == {"role": "assistant", "content": "x = "}  # the server continues it
