@@ -41,7 +41,13 @@ class OpenAIEndpointPolicy:
         max_concurrency: requests in flight at once.
         logprobs: ask for token log-probabilities (when the server supports them).
         seed: sent with each request (servers that support it sample reproducibly).
+
+    A conversation ending with an assistant turn (an in-place edit's prefix) is sent as it is, with
+    vLLM's ``continue_final_message`` (and ``add_generation_prompt: false``), so the server continues
+    that text (``continues_prefix``); feedback-gym's own server does the same.
     """
+
+    continues_prefix = True
 
     def __init__(
         self,
@@ -102,6 +108,8 @@ class OpenAIEndpointPolicy:
         }
         if self.logprobs:
             body["logprobs"] = True
+        if len(conversation) > 1 and conversation[-1]["role"] == "assistant":
+            body.update(continue_final_message=True, add_generation_prompt=False)
         if self.seed is not None:
             body["seed"] = self.seed
         answer = self._request("POST", "/chat/completions", body)

@@ -59,6 +59,8 @@ class Generation:
 class TransformersPolicy:
     """Samples replies from a causal LM through its chat template.
 
+    A conversation ending with an assistant turn is continued from that text (``continues_prefix``).
+
     Args:
         model: a transformers causal LM (moved to ``device``).
         tokenizer: its tokenizer; it must have a chat template.
@@ -77,6 +79,8 @@ class TransformersPolicy:
             at most the context minus its longest prompt.
         source: where the weights came from (recorded by :meth:`identity`).
     """
+
+    continues_prefix = True
 
     def __init__(
         self,
@@ -183,14 +187,22 @@ class TransformersPolicy:
         return replies
 
     def encode(self, conversation: Conversation, add_generation_prompt: bool = True) -> list[int]:
-        """The token ids of a conversation rendered with the chat template."""
+        """The token ids of a conversation rendered with the chat template.
+
+        A conversation that ends with an assistant turn (an in-place edit's prefix) is continued:
+        the turns before it get the generation prompt and the prefix follows as plain text, so the
+        reply picks up where the prefix stops.
+        """
         messages = [{"role": str(m["role"]), "content": str(m["content"])} for m in conversation]
+        prefix = ""
+        if add_generation_prompt and len(messages) > 1 and messages[-1]["role"] == "assistant":
+            prefix = messages.pop()["content"]
         if self.system_prompt and (not messages or messages[0]["role"] != "system"):
             messages.insert(0, {"role": "system", "content": self.system_prompt})
         text = self.tokenizer.apply_chat_template(
             messages, tokenize=False, add_generation_prompt=add_generation_prompt
         )
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(text + prefix, add_special_tokens=False)["input_ids"]
 
     def identity(self) -> dict[str, Any]:
         """Model source and sampling settings: what reproduces this policy's replies."""

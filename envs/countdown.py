@@ -164,6 +164,22 @@ def generate_countdown(rng: random.Random, index: int, *, difficulty: int) -> Ta
     )
 
 
+def _model_feedback(**kwargs: Any) -> Any:
+    """``model``: a critic model reading the Countdown brief (imported here: it imports this module)."""
+    from feedback_gym.envs.countdown_critic import COUNTDOWN_BRIEF
+    from feedback_gym.envs.model_critic import model_feedback
+
+    return model_feedback(COUNTDOWN_BRIEF)(**kwargs)
+
+
+def _in_place_feedback(**kwargs: Any) -> Any:
+    """``in_place``: an editing critic model reading the Countdown brief."""
+    from feedback_gym.envs.countdown_critic import COUNTDOWN_BRIEF
+    from feedback_gym.envs.in_place_edit import in_place_feedback
+
+    return in_place_feedback(COUNTDOWN_BRIEF)(**kwargs)
+
+
 class CountdownEnv(FeedbackEnv):
     """Countdown: combine the given numbers with + - * / to reach a target.
 
@@ -174,7 +190,9 @@ class CountdownEnv(FeedbackEnv):
     ## Observation
     The prompt lists the numbers and the target; feedback depends on ``feedback``: ``binary``,
     ``unary``, ``score`` (rules satisfied), ``tests`` (which rule failed, with the value reached),
-    ``full`` (also the parser's explanation), or ``none``.
+    ``full`` (also the parser's explanation), ``model`` (a critic model's leak-filtered hint;
+    ``feedback_options={"critic": SPEC}``), ``in_place`` (the critic corrects the expression in place
+    and the agent continues from it), or ``none``.
 
     ## Action
     Text containing an expression, ideally in ``<answer>...</answer>``; otherwise an
@@ -200,8 +218,9 @@ class CountdownEnv(FeedbackEnv):
     - v0: initial release.
     """
 
-    feedback_modes: ClassVar = GENERIC_FEEDBACK_MODES
     family: ClassVar[str] = "countdown"
+    feedback_modes: ClassVar = {**GENERIC_FEEDBACK_MODES, "model": _model_feedback,
+                                "in_place": _in_place_feedback}
 
     def __init__(self, difficulty: int = 1, seed: int = 0, **kwargs: Any) -> None:
         if difficulty not in DIFFICULTY_NUMBERS:
@@ -213,6 +232,10 @@ class CountdownEnv(FeedbackEnv):
         )
         kwargs.setdefault("feedback", "tests")
         super().__init__(source, CountdownVerifier(), **kwargs)
+        from feedback_gym.envs.countdown_critic import COUNTDOWN_BRIEF
+        from feedback_gym.envs.model_critic import bind_feedback
+
+        bind_feedback(self.feedback, "countdown", COUNTDOWN_BRIEF, list(self.feedback_modes))
 
     def task_from_dict(self, data: Any) -> Task:
         """Accept ``{"numbers": [...], "target": int, "solution"?: str}``."""

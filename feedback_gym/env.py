@@ -352,6 +352,7 @@ class FeedbackEnv(gym.Env[str, str]):
             "reward_components": dict(components),
             "feedback_kind": self.feedback.kind,
             "feedback_details": dict(self._feedback_details),
+            "assistant_prefix": str(self._feedback_details.get("assistant_prefix") or ""),  # in-place edits
             "error_kind": verdict.error_kind if verdict is not None else None,
             "verdict": verdict.public() if verdict is not None else {},  # a dict: vector envs merge infos
             "task_metadata": self._task.public_metadata(),

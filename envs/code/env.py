@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from feedback_gym.env import FeedbackEnv, user_task_id
+from feedback_gym.envs.in_place_edit import in_place_feedback
+from feedback_gym.envs.model_critic import bind_feedback, model_feedback
 from feedback_gym.errors import ConfigError, InvalidTaskError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
 from feedback_gym.sandboxes.base import Limits, Sandbox
 from feedback_gym.sandboxes.config import DEFAULT_BACKEND, DockerConfig, LocalConfig, SandboxHandle
 from feedback_gym.tasks import Task, TaskSource
 
+from .critic_brief import CODE_BRIEF
 from .feedback import CodeFullFeedback, CodeTestsFeedback
 from .loaders import (
     apps_record_to_task,
@@ -46,8 +49,12 @@ class CodeFeedbackEnv(FeedbackEnv):
     Text. After ``reset``: the task (a function signature and description, or a stdin/stdout
     statement) and, when ``visible_tests`` allows, example tests. After each ``step``: the feedback,
     whose detail depends on ``feedback``: ``none``, ``binary``, ``unary`` ("try again"), ``score``
-    (k of n tests), ``tests`` (the first failing tests with input, expected and actual) or ``full``
-    (also tracebacks, stderr and compiler diagnostics with line numbers). Hidden test source never
+    (k of n tests), ``tests`` (the first failing tests with input, expected and actual), ``full``
+    (also tracebacks, stderr and compiler diagnostics with line numbers), or ``model`` (a critic
+    model's leak-filtered review; ``feedback_options={"critic": SPEC}``, see
+    :mod:`feedback_gym.envs.model_critic`), or ``in_place`` (the critic corrects the first wrong line
+    of the program and the agent continues from the edited text, see
+    :mod:`feedback_gym.envs.in_place_edit`). Hidden test source never
     appears in an observation or in ``info``.
 
     ## Action
@@ -97,6 +104,7 @@ class CodeFeedbackEnv(FeedbackEnv):
 
     feedback_modes: ClassVar = {
         **GENERIC_FEEDBACK_MODES, "tests": CodeTestsFeedback, "full": CodeFullFeedback,
+        "model": model_feedback(CODE_BRIEF), "in_place": in_place_feedback(CODE_BRIEF),
     }
     family: ClassVar[str] = "code"
     uses_sandbox: ClassVar[bool] = True
@@ -134,6 +142,7 @@ class CodeFeedbackEnv(FeedbackEnv):
         kwargs.setdefault("feedback", "full")
         kwargs.setdefault("max_turns", 4)
         super().__init__(source, verifier, **kwargs)
+        bind_feedback(self.feedback, "code", CODE_BRIEF, list(self.feedback_modes))
 
     # ------------------------------------------------------------------------ visibility and prompt
 

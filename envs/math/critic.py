@@ -318,6 +318,7 @@ class CritiqueFeedback:
 
     kind = "critique"
     critic = "reference"
+    families = ("math",)
 
     def __init__(self, leak_filter: bool = True) -> None:
         self.leak_filter = leak_filter

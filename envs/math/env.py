@@ -25,11 +25,21 @@ def _model_critic(**kwargs: Any) -> FeedbackMode:
     return ModelCritiqueFeedback(**kwargs)
 
 
+def _in_place(critic: Any = None, **kwargs: Any) -> FeedbackMode:
+    """``in_place``: the first wrong line marked (no critic), or edited by a critic model (``critic=``)."""
+    if critic is None:
+        return InPlaceFeedback(**kwargs)
+    from feedback_gym.envs.in_place_edit import InPlaceEditFeedback
+    from feedback_gym.envs.math.model_critic import MATH_BRIEF
+
+    return InPlaceEditFeedback(critic, brief=MATH_BRIEF, **kwargs)
+
+
 #: The maths family's feedback modes: the generic ones plus the critics.
 MATH_FEEDBACK_MODES = {
     **GENERIC_FEEDBACK_MODES,
     "critique": CritiqueFeedback,
-    "in_place": InPlaceFeedback,
+    "in_place": _in_place,
     "model": _model_critic,
 }
 
@@ -79,7 +89,9 @@ class MathCritiqueEnv(FeedbackEnv):
 
     ## Observation
     The problem, then the feedback: ``critique`` (default), ``in_place`` (the previous solution
-    with its first wrong line marked), ``model`` (a critic model over any policy spec), or the
+    with its first wrong line marked; with ``feedback_options={"critic": SPEC}`` a critic model
+    corrects that line in place and the agent continues from the edited text, whose
+    ``info["assistant_prefix"]`` a policy continues), ``model`` (a critic model over any policy spec), or the
     generic ``none``, ``binary``, ``unary``, ``score``, ``tests``, ``full``.
     ``info["critique"]`` (the same as ``info["feedback_details"]``) says what the critic found
     (status, step and line index, redactions);
@@ -144,6 +156,10 @@ class MathCritiqueEnv(FeedbackEnv):
         )
         kwargs.setdefault("feedback", "critique")
         super().__init__(task_source, MathVerifier(rel_tol, timeout, use_math_verify), **kwargs)
+        from feedback_gym.envs.math.model_critic import MATH_BRIEF
+        from feedback_gym.envs.model_critic import bind_feedback
+
+        bind_feedback(self.feedback, "math", MATH_BRIEF, list(self.feedback_modes))
 
     def task_from_dict(self, data: Mapping[str, Any]) -> Task:
         """Accept ``{"question", "answer", "steps"?}``, a GSM8K record, or a MATH record."""

@@ -32,6 +32,7 @@ class InPlaceFeedback:
 
     kind = "in_place"
     critic = "reference"
+    families = ("math",)
 
     def __init__(self, leak_filter: bool = True) -> None:
         self.leak_filter = leak_filter

@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from feedback_gym.env import FeedbackEnv, user_task_id
+from feedback_gym.envs.in_place_edit import in_place_feedback
+from feedback_gym.envs.model_critic import bind_feedback, model_feedback
 from feedback_gym.envs.tools.adapters import ADAPTERS, FamilyAdapter, make_adapter
 from feedback_gym.envs.tools.answers import check_answer, numbers_in
 from feedback_gym.envs.tools.calculator import calculator
 from feedback_gym.envs.tools.calls import CallParseError, FinalAnswer, ToolCall, parse_action
+from feedback_gym.envs.tools.critic_brief import TOOLS_BRIEF
 from feedback_gym.envs.tools.feedback import ToolFeedback, last_answer_spent, submissions_left
 from feedback_gym.envs.tools.generators import GENERATORS, mixed_generator
 from feedback_gym.envs.tools.python_tool import DEFAULT_LIMITS, PythonTool
@@ -201,7 +204,9 @@ class ToolUseEnv(FeedbackEnv):
     ## Observation
     The prompt (question, database schema when there is one, tools, call format, budgets); after a
     tool call, the tool's output (shown in every feedback mode); after an answer, feedback in the
-    chosen mode (``binary`` by default). ``info["tools"]`` lists every tool's OpenAI-format schema.
+    chosen mode (``binary`` by default; ``model``: a critic model's leak-filtered comment, with the
+    reference answer and tool plan given to it privately). ``info["tools"]`` lists every tool's
+    OpenAI-format schema.
 
     ## Action
     One tool call per reply: ``{"tool": NAME, "arguments": {...}}``, a ``<tool_call>...</tool_call>``
@@ -228,14 +233,17 @@ class ToolUseEnv(FeedbackEnv):
     ``max_tool_calls``, ``max_submissions``, ``call_cost``, ``step_reward``, ``max_output_chars``,
     ``python_limits`` (sandbox :class:`Limits` of one python call; default 10 s, 1 GiB),
     ``tool_docs`` (``"full"``, ``"signatures"`` or ``"names"``: how much tool documentation the
-    prompt shows; ``info["tools"]`` always has the full schemas),
+    prompt shows; ``info["tools"]`` always has the full schemas), ``critique_every_reply`` (with
+    ``feedback="model"``: the critic also comments on every tool call, as MINT's simulated user does,
+    not only on submitted answers),
     ``feedback``, ``reward``, ``max_turns``, ``render_mode``.
 
     ## Version History
     - v0: initial release.
     """
 
-    feedback_modes: ClassVar = GENERIC_FEEDBACK_MODES
+    feedback_modes: ClassVar = {**GENERIC_FEEDBACK_MODES, "model": model_feedback(TOOLS_BRIEF),
+                                "in_place": in_place_feedback(TOOLS_BRIEF)}
     family: ClassVar[str] = "tools"
     uses_sandbox: ClassVar[bool] = True
 
@@ -258,6 +266,7 @@ class ToolUseEnv(FeedbackEnv):
         max_turns: int = 12,
         reward: Any = None,
         family_options: Mapping[str, Any] | None = None,
+        critique_every_reply: bool = False,
         **kwargs: Any,
     ) -> None:
         if isinstance(max_tool_calls, bool) or not isinstance(max_tool_calls, int) or max_tool_calls < 0:
@@ -289,12 +298,14 @@ class ToolUseEnv(FeedbackEnv):
             self.feedback_modes,
             **dict(kwargs.pop("feedback_options", None) or {}),
         )
+        bind_feedback(answers_mode, "tools", TOOLS_BRIEF, list(self.feedback_modes))
         self.max_tool_calls = max_tool_calls
         self.max_submissions = max_submissions
         super().__init__(
             _source(tasks, seed, kinds, self.adapter),
             ToolVerifier(self.toolbox, self.adapter),
-            feedback=ToolFeedback(answers_mode, max_tool_calls, max_submissions),
+            feedback=ToolFeedback(answers_mode, max_tool_calls, max_submissions,
+                                  critique_every_reply=critique_every_reply),
             reward=ToolRewardConfig.build(reward, call_cost, step_reward),
             max_turns=max_turns,
             **kwargs,

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from feedback_gym.envs.tools.rewards import TOOL_BUDGET, is_tool_step
+from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import (
     FeedbackContext,
     FeedbackMode,
@@ -60,8 +61,17 @@ def count_steps(context: FeedbackContext, verdict: Verdict) -> tuple[int, int]:
 class ToolFeedback:
     """Wraps a feedback mode: renders tool results and call errors itself, answers via the mode."""
 
-    def __init__(self, inner: FeedbackMode, max_tool_calls: int, max_submissions: int | None) -> None:
+    def __init__(
+        self, inner: FeedbackMode, max_tool_calls: int, max_submissions: int | None, *,
+        critique_every_reply: bool = False,
+    ) -> None:
+        if critique_every_reply and not callable(getattr(inner, "critique", None)):
+            raise ConfigError(
+                "critique_every_reply needs a critic that can comment on any reply: feedback='model' "
+                f"(with feedback_options={{'critic': SPEC}}); got feedback={inner.kind!r}"
+            )
         self.inner = inner
+        self.critique_every_reply = critique_every_reply
         self.kind = inner.kind
         self.max_tool_calls = max_tool_calls
         self.max_submissions = max_submissions
@@ -86,7 +96,11 @@ class ToolFeedback:
         left = self.budget(context, verdict)
         if "tool_output" in evidence:
             status = "result" if evidence.get("tool_ok") else "error"
-            return f"[{evidence.get('tool', 'tool')} {status}]\n{evidence['tool_output']}\n{left}"
+            shown = f"[{evidence.get('tool', 'tool')} {status}]\n{evidence['tool_output']}"
+            if self.critique_every_reply:  # MINT: the simulated user comments on every turn
+                critique, details = self.inner.critique(verdict, context)  # type: ignore[attr-defined]
+                return RenderedFeedback(f"{shown}\n[feedback]\n{critique}\n{left}", details)
+            return f"{shown}\n{left}"
         if verdict.error_kind == TOOL_BUDGET:
             return f"{verdict.message}\n{left}"
         if verdict.error_kind == INVALID_ACTION and "answer" not in evidence:
