@@ -116,7 +116,7 @@ _register(
     "feedback_gym.envs.tools:ToolUseEnv",
     "The maths family's bundled problems played with tools (calculator, python); the maths verifier "
     "judges the submitted answer.",
-    kwargs={"tasks": "math"},
+    kwargs={"tasks": "math", "builtin_tools": ("calculator", "python")},
 )
 _register(
     "ToolUseCode-v0",
