@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from feedback_gym.env_ids import resolve_env_id
 from feedback_gym.errors import ConfigError
 
 #: The two modes an episode is played in: the multi-turn episode itself, and its compute-matched
@@ -161,13 +162,12 @@ class Suite:
         return list(dict.fromkeys(entry.env_id for entry in self.entries))
 
     def missing_ids(self, registered: Iterable[str] | None = None) -> list[str]:
-        """The ids this suite needs that are not registered (in Gymnasium's registry by default)."""
+        """The ids this suite needs that are not registered (in Gymnasium's registry by default).
+
+        A ``module:Env-v0`` id imports its module first, as ``gym.make`` does.
+        """
         if registered is None:
-            import gymnasium
-
-            import feedback_gym  # noqa: F401  (registers the ids)
-
-            registered = gymnasium.registry
+            return [env_id for env_id in self.env_ids() if not _resolvable(env_id)]
         known = set(registered)
         return [env_id for env_id in self.env_ids() if env_id not in known]
 
@@ -214,6 +214,14 @@ in this installation: Nope-v0 (registered feedback-gym ids: see `feedback-gym li
                    str(data.get("description", "")))
 
 
+def _resolvable(env_id: str) -> bool:
+    try:
+        resolve_env_id(env_id)
+    except ConfigError:
+        return False
+    return True
+
+
 def env_accepts(env_id: str, argument: str) -> bool:
     """Whether the registered env's class takes ``argument`` as a named constructor parameter.
 
@@ -241,7 +249,7 @@ def env_argument_default(env_id: str, argument: str) -> Any:
     parameter = env_parameter(env_id, argument)
     if parameter is None:
         return None
-    registered = gymnasium.spec(env_id).kwargs
+    registered = gymnasium.spec(resolve_env_id(env_id)).kwargs
     if argument in registered:
         return registered[argument]
     return None if parameter.default is parameter.empty else parameter.default
@@ -251,11 +259,9 @@ def env_parameter(env_id: str, argument: str) -> inspect.Parameter | None:
     """The constructor parameter named ``argument`` of a registered env's class, if it has one."""
     import gymnasium
 
-    import feedback_gym  # noqa: F401  (registers the ids)
-
-    if env_id not in gymnasium.registry:
+    if not _resolvable(env_id):
         return None
-    entry_point = gymnasium.spec(env_id).entry_point
+    entry_point = gymnasium.spec(resolve_env_id(env_id)).entry_point
     if isinstance(entry_point, str):
         module_name, _, attribute = entry_point.partition(":")
         entry_point = getattr(importlib.import_module(module_name), attribute)
