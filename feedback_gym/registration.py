@@ -136,3 +136,14 @@ _register(
     "Give feedback on a program with an injected bug; a literal editor applies your 'Line N: ... should "
     "be `...`' fixes; reward: unit-test score gain of the revision (CoffeeEval), 2 rounds.",
 )
+
+
+# --- teacher environments (issue: every published setup) --------------------------------------
+
+_register(
+    "TaskTeacher-v0",
+    "feedback_gym.envs.teacher:TaskTeacherEnv",
+    "Propose practice tasks (maths by default) for a student; proposals are validated (the reference "
+    "passes, no answer leak) and taught; reward: the student's gain on held-out tasks (DataEnvGym), "
+    "3 replies.",
+)
