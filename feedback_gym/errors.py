@@ -74,3 +74,7 @@ class CheckerFailedError(FeedbackGymError, RuntimeError):
 
 class CriticFailedError(FeedbackGymError, RuntimeError):
     """A model critic gave no usable critique (it raised, or said nothing) and no fallback was asked for."""
+
+
+class AnnotatorFailedError(FeedbackGymError, RuntimeError):
+    """A simulated annotator gave no usable judgement (it named neither reply, or its checker failed)."""

@@ -100,7 +100,7 @@ class TeacherVerifier:
             proposed = self.family.task_from_dict(record)
         except (FeedbackGymError, ValueError, TypeError, KeyError) as err:
             return None, f"not a task of this family: {err}"
-        copied = duplicates(proposed, held_out)
+        copied = duplicates([proposed.prompt, *(v for v in record.values() if isinstance(v, str))], held_out)
         problem = leak(proposed) or (f"copies held-out task {copied}" if copied else None)
         if problem:
             return None, problem
@@ -166,7 +166,7 @@ class TaskTeacherEnv(FeedbackEnv):
     family's user-task schema. A proposal is taught only when it is valid: the family's own
     environment builds it, plays its reference as an action and checks it solves it (code runs in the
     sandbox, never here); its prompt must not contain its answer (or a line of its reference program);
-    and it must not copy a held-out task. The student then attempts every held-out task once.
+    and it must not copy a held-out prompt verbatim. The student then attempts every held-out task once.
 
     ## Observation
     Text. After ``reset``: the family's schema, the rules, and the student's weak spots (which held-out

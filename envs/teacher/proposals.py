@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from feedback_gym.tasks import Task, thaw
@@ -17,6 +17,7 @@ from feedback_gym.tasks import Task, thaw
 #: The most tasks one teacher reply may propose.
 MAX_PROPOSALS = 4
 _FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL)
+_WHOLE_FENCE = re.compile(r"^```(?:json)?[ \t]*\n(.*)\n```$", re.DOTALL)
 
 
 def parse_proposals(action: str) -> tuple[list[dict[str, Any]], str | None]:
@@ -29,11 +30,8 @@ def parse_proposals(action: str) -> tuple[list[dict[str, Any]], str | None]:
     >>> parse_proposals("three tasks")[1]
     'no JSON task found: reply with a JSON object (one task) or a list of up to 4 tasks'
     """
-    blocks = _FENCED_JSON.findall(action)
-    text = blocks[-1] if blocks else action.strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
+    data = _first_json(action)
+    if data is None:
         return [], ("no JSON task found: reply with a JSON object (one task) or a list of up to "
                     f"{MAX_PROPOSALS} tasks")
     records = data if isinstance(data, list) else [data]
@@ -44,6 +42,23 @@ def parse_proposals(action: str) -> tuple[list[dict[str, Any]], str | None]:
     return records, None
 
 
+def _first_json(action: str) -> Any:
+    """The JSON value of the reply: all of it, its one fenced block (which may quote fences), or a block."""
+    text = action.strip()
+    whole = _WHOLE_FENCE.match(text)
+    candidates = [whole.group(1)] if whole else []
+    candidates += [text, *reversed(_FENCED_JSON.findall(text))]
+    starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
+    if starts:
+        candidates.append(text[min(starts):max(text.rfind("]"), text.rfind("}")) + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return None
+
+
 def _squash(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -52,7 +67,7 @@ def leak(task: Task) -> str | None:
     """Why ``task``'s prompt gives its answer away, or ``None``.
 
     A short reference (an answer) leaks when it stands in the prompt as a whole token; a program leaks
-    when any of its substantial lines (16+ characters, not its signature) is in the prompt.
+    when any of its substantial lines (10+ characters, not its signature or an import) is in the prompt.
 
     >>> leak(Task("t", "What is 6 * 7? It is 42.", reference="42"))
     "the answer '42' is in the prompt"
@@ -70,16 +85,24 @@ def leak(task: Task) -> str | None:
             return f"the answer {reference!r} is in the prompt"
         return None
     for line in lines:
-        if len(line) >= 16 and not line.startswith(("def ", "class ", "#include", "int main")):
+        boilerplate = line.startswith(("def ", "class ", "#include", "int main", "import ", "from "))
+        if len(line) >= 10 and not boilerplate:
             if _squash(line) in prompt:
                 return f"a line of the reference solution is in the prompt: {line[:60]!r}"
     return None
 
 
-def duplicates(task: Task, held_out: Mapping[str, str]) -> str | None:
-    """The id of a held-out task whose prompt is ``task``'s (whitespace and case aside), or ``None``."""
-    mine = _squash(task.prompt)
-    return next((task_id for task_id, prompt in held_out.items() if _squash(prompt) == mine), None)
+def duplicates(texts: Sequence[str], held_out: Mapping[str, str]) -> str | None:
+    """The id of a held-out task whose prompt is one of ``texts`` (whitespace and case aside), or ``None``.
+
+    ``texts`` are the proposed task's prompt and the text fields of its record: a family may wrap a
+    question in instructions, so a verbatim copy of a held-out prompt can hide in either.
+
+    >>> duplicates(["Solve 2x = 4.", "2"], {"math/1": "solve  2x = 4."})
+    'math/1'
+    """
+    mine = {_squash(text) for text in texts}
+    return next((task_id for task_id, prompt in held_out.items() if _squash(prompt) in mine), None)
 
 
 def task_record(task: Task, prompt: str) -> dict[str, Any]:
