@@ -41,7 +41,7 @@ def test_a_model_annotator_asks_in_both_orders_and_the_reward_pays_wins() -> Non
     assert "Output (a):\nIt is 41." in judge.questions[1]  # the swapped order was asked too
     reward = preference_reward(annotator)
     completions = [[{"role": "assistant", "content": "42"}], [{"role": "assistant", "content": "7"}]]
-    assert reward(["q", "q"], completions, baseline=["41", "41"]) == [1.0, 0.0]
+    assert reward(["q", "q"], completions, baseline=["41", "41"]) == [1.0, 0.5]  # neither: "(b)" twice, a tie
     with pytest.raises(ConfigError, match="needs a 'baseline' column"):
         reward(["q"], ["42"])
 
