@@ -1,10 +1,10 @@
 """Every ``examples/*.py`` runs for real with the CI budget and prints the figures it claims to.
 
 Each example is run in a subprocess from an empty folder with ``FEEDBACK_GYM_EXAMPLE_TINY=1`` (a
-tiny-random or scripted policy, a couple of tasks) and must end its output with one JSON line whose
-``example`` is its file name (the contract in ``examples/README.md``). The examples are found by a
-glob, so a new one is run without editing this file; the ones listed in ``CHECKS`` also have their
-figures checked.
+tiny-random or scripted policy, a couple of tasks) and must report its figures as a JSON object (the
+last one it prints); by the contract in ``examples/README.md`` that object's ``example`` is its file
+name. The examples are found by a glob, so a new one is run without editing this file; the ones
+listed in ``CHECKS`` also have their figures checked.
 """
 
 from __future__ import annotations
@@ -97,6 +97,22 @@ CHECKS: dict[str, Callable[[dict, Path], None]] = {
 }
 
 
+def last_json_object(stdout: str) -> dict | None:
+    """The last JSON object printed (one line, an indented block, or a line followed by other text)."""
+    decoder, found, offset = json.JSONDecoder(), None, 0
+    for line in stdout.splitlines(keepends=True):
+        start = offset + len(line) - len(line.lstrip())
+        if line.lstrip().startswith("{"):
+            try:
+                value = decoder.raw_decode(stdout, start)[0]
+            except ValueError:
+                value = None
+            if isinstance(value, dict):
+                found = value
+        offset += len(line)
+    return found
+
+
 def _param(path: Path) -> Any:
     marks = [pytest.mark.slow] if path.stem in SLOW else []
     return pytest.param(path, id=path.stem, marks=marks)
@@ -115,10 +131,9 @@ def test_example_runs_with_the_ci_budget_and_reports(path: Path, tmp_path: Path)
     result = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert lines, f"{path.name} printed nothing"
-    report = json.loads(lines[-1])
-    assert report["example"] == path.stem, "the last line must be the example's JSON report"
+    report = last_json_object(result.stdout)
+    assert report, f"{path.name} printed no JSON report: {result.stdout[-1000:]!r}"
     check = CHECKS.get(path.stem)
     if check is not None:
+        assert report["example"] == path.stem, "the last JSON object must be the example's report"
         check(report, tmp_path)
