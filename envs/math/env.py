@@ -81,7 +81,8 @@ class MathCritiqueEnv(FeedbackEnv):
     The problem, then the feedback: ``critique`` (default), ``in_place`` (the previous solution
     with its first wrong line marked), ``model`` (a critic model over any policy spec), or the
     generic ``none``, ``binary``, ``unary``, ``score``, ``tests``, ``full``.
-    ``info["critique"]`` says what the critic found (status, step and line index, redactions);
+    ``info["critique"]`` (the same as ``info["feedback_details"]``) says what the critic found
+    (status, step and line index, redactions);
     with ``model`` feedback, ``info["feedback_fallback"]`` says why the turn's critique is the
     reference-guided one instead of the model's (``None`` when it is the model's).
 
@@ -147,14 +148,16 @@ class MathCritiqueEnv(FeedbackEnv):
         """Accept ``{"question", "answer", "steps"?}``, a GSM8K record, or a MATH record."""
         return dict_task(data, str(data.get("id") or user_task_id(data)))
 
-    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        """The shared step, plus ``info["critique"]``: what the critic found (when the mode has one)."""
-        if hasattr(self.feedback, "last_details"):
-            self.feedback.last_details = {}  # a give-up or an ended episode must not show stale details
-        observation, reward, terminated, truncated, info = super().step(action)
-        details = getattr(self.feedback, "last_details", None)
-        if details:
-            info["critique"] = dict(details)
-            if "fallback" in details:  # a model critic: whether this turn's critique is a substitute
-                info["feedback_fallback"] = details["fallback"]
-        return observation, reward, terminated, truncated, info
+    def extra_info(self) -> dict[str, Any]:
+        """``info["critique"]``: the maths name of ``info["feedback_details"]`` (what the critic found).
+
+        With a model critic, ``info["feedback_fallback"]`` also says whether this turn's critique is
+        a substitute (the benchmark summary counts these).
+        """
+        details = self.feedback_details
+        if not details:
+            return {}
+        info: dict[str, Any] = {"critique": details}
+        if "fallback" in details:
+            info["feedback_fallback"] = details["fallback"]
+        return info

@@ -27,7 +27,7 @@ from feedback_gym.envs.math.critic import critique, describe, diagnose, ordinal
 from feedback_gym.envs.math.leaks import LeakFilter
 from feedback_gym.envs.math.solution import steps_of, worked_text
 from feedback_gym.errors import ConfigError, CriticFailedError
-from feedback_gym.feedback import FeedbackContext
+from feedback_gym.feedback import FeedbackContext, RenderedFeedback
 from feedback_gym.verdict import Verdict
 
 #: Bump whenever the templates below change: it is recorded with every critique.
@@ -118,7 +118,6 @@ class ModelCritiqueFeedback:
         self.with_location = with_location
         self.max_chars = max_chars
         self.fallback = fallback
-        self.last_details: dict[str, Any] = {}
 
     def identity(self) -> dict[str, Any]:
         """What reproduces this critic: the policy's identity, the prompt version, the options."""
@@ -151,15 +150,15 @@ class ModelCritiqueFeedback:
         )
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
         """Ask the critic model; filter what it says; fall back to the reference critic on failure."""
         diagnosis = diagnose(context.task, context.action, verdict)
         details = {**describe(diagnosis, 0), "critic": "model", **self.identity(), "fallback": None}
         left = context.max_turns - context.turn
         suffix = "" if verdict.solved or left <= 0 else f"\n({left} attempt{'s' if left != 1 else ''} left)"
         if diagnosis.status in ("correct", "unreadable"):
-            self.last_details = details
-            return critique(context.task, context.action, verdict, diagnosis).text + suffix
+            text = critique(context.task, context.action, verdict, diagnosis).text
+            return RenderedFeedback(text + suffix, details)
         text, failure = "", None
         try:
             replies = self.policy.act([self.conversation(context, verdict)])
@@ -178,9 +177,7 @@ class ModelCritiqueFeedback:
                 ) from failure
             result = critique(context.task, context.action, verdict, diagnosis)
             details["redactions"] = result.redactions
-            self.last_details = details
-            return f"{result.text}\n{FALLBACK_NOTE}{suffix}"
+            return RenderedFeedback(f"{result.text}\n{FALLBACK_NOTE}{suffix}", details)
         scrubbed = LeakFilter(context.task, context.action).scrub(text)
         details["redactions"] = scrubbed.redactions
-        self.last_details = details
-        return scrubbed.text + suffix
+        return RenderedFeedback(scrubbed.text + suffix, details)

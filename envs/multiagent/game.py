@@ -24,7 +24,7 @@ import numpy as np
 
 from feedback_gym.env import FeedbackEnv, judge_action
 from feedback_gym.errors import ConfigError, InvalidTaskError
-from feedback_gym.feedback import Attempt, FeedbackContext, FeedbackMode, make_feedback
+from feedback_gym.feedback import Attempt, FeedbackContext, FeedbackMode, make_feedback, render_feedback
 from feedback_gym.tasks import Task, draw_index
 from feedback_gym.text import MAX_ACTION_CHARS, clean_text, coerce_action
 from feedback_gym.verdict import GAVE_UP, Verdict, Verifier
@@ -339,7 +339,7 @@ class CritiqueGame:
         """The family's rendering of ``answer``'s verdict shown to the critic (``critic_feedback``)."""
         if self.critic_view is None:
             return None
-        return self.critic_view(answer.verdict, self._context(answer))
+        return render_feedback(self.critic_view, answer.verdict, self._context(answer)).text
 
     def _context(self, answer: Attempt) -> FeedbackContext:
         return FeedbackContext(
@@ -418,7 +418,8 @@ class CritiqueGame:
             return "The answer is correct.\nVERDICT: correct"
         modes = self.family.feedback_modes
         name = next(m for m in (*ORACLE_CRITIQUE_MODES, "binary") if m in modes)
-        return f"{make_feedback(name, modes)(answer.verdict, self._context(answer))}\nVERDICT: incorrect"
+        rendered = render_feedback(make_feedback(name, modes), answer.verdict, self._context(answer))
+        return f"{rendered.text}\nVERDICT: incorrect"
 
     def close(self) -> None:
         """Release the family environment (its sandbox, if any)."""
