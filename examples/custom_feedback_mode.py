@@ -2,7 +2,7 @@
 
 The mode below names the first wrong step of a worked maths solution by *what it computes* (the
 reference step's hint), never its value, using the maths critic's parts: ``diagnose`` finds where the
-solution departs from the reference, ``steps_of`` reads the reference steps, ``LeakFilter`` removes
+solution departs from the reference, ``steps_of`` reads the reference steps, ``modes.LeakFilter`` removes
 anything that would give the answer away. Any env takes it as ``feedback=``.
 
     python examples/custom_feedback_mode.py
@@ -15,7 +15,7 @@ import json
 import gymnasium as gym
 
 import feedback_gym  # noqa: F401  (registers the ids)
-from feedback_gym.modes import FeedbackContext, LeakFilter, Verdict, diagnose, steps_of, turns_left
+from feedback_gym import modes
 
 
 class StepHintFeedback:
@@ -23,17 +23,19 @@ class StepHintFeedback:
 
     kind = "step_hint"
 
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Say which step to check, by its hint; leak-filtered like the built-in critic."""
+    def __call__(self, verdict: modes.Verdict, context: modes.FeedbackContext) -> modes.RenderedFeedback:
+        """Say which step to check, by its hint (leak-filtered); report the step in ``info``."""
         if verdict.solved:
-            return "Correct."
-        diagnosis = diagnose(context.task, context.action, verdict)
-        steps = steps_of(context.task)
+            return modes.RenderedFeedback("Correct.")
+        diagnosis = modes.diagnose(context.task, context.action, verdict)
+        steps = modes.steps_of(context.task)
         if diagnosis.step_index is None or not steps:
             text = "Incorrect. Check your final answer."
         else:
             text = f"Incorrect. Check the step where you compute {steps[diagnosis.step_index].hint}."
-        return LeakFilter(context.task, context.action).scrub(text).text + turns_left(context)
+        scrubbed = modes.LeakFilter(context.task, context.action).scrub(text)
+        found = {"status": diagnosis.status, "step": diagnosis.step_index, "redactions": scrubbed.redactions}
+        return modes.RenderedFeedback(scrubbed.text + modes.turns_left(context), found)
 
 
 def main() -> None:
@@ -41,11 +43,12 @@ def main() -> None:
     env = gym.make("MathCritiqueBundled-v0", feedback=StepHintFeedback(), max_turns=2)
     env.reset(options={"task_index": 0})
     wrong, _, _, _, info = env.step("Step 1: 2 + 2 = 5\nAnswer: 5")
-    kind = info["feedback_kind"]
+    kind, details = info["feedback_kind"], info["feedback_details"]
     right, reward, terminated, _, _ = env.step(env.unwrapped.oracle_action())
     env.close()
     print(wrong)
-    print(json.dumps({"example": "custom_feedback_mode", "feedback_kind": kind, "wrong_feedback": wrong,
+    print(json.dumps({"example": "custom_feedback_mode", "feedback_kind": kind, "details": details,
+                      "wrong_feedback": wrong,
                       "right_feedback": right, "reward": reward, "terminated": terminated}))
 
 

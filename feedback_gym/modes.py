@@ -1,8 +1,9 @@
 """The public API for writing one's own feedback mode: everything a mode needs, from one module.
 
 A feedback mode is any object with a ``kind`` (a short name for ``info["feedback_kind"]``) and
-``__call__(verdict, context) -> str``. Pass it as ``feedback=`` to any environment
-(``gym.make("MathCritique-v0", feedback=MyMode())``); the verdict, the reward and ``info`` stay
+``__call__(verdict, context)`` returning the text, or a :class:`RenderedFeedback` (the text and
+JSON-friendly ``details`` that go to ``info["feedback_details"]``). Pass it as ``feedback=`` to any
+environment (``gym.make("MathCritique-v0", feedback=MyMode())``); the verdict, the reward and ``info`` stay
 what they are, only the text the agent reads changes. See ``docs/feedback-modes.md`` and
 ``examples/custom_feedback_mode.py``.
 
@@ -15,7 +16,8 @@ What a mode reads:
   the ``action``, ``turn``/``max_turns``, the ``history`` of earlier :class:`Attempt` s, and ``rng``
   (the env's generator, for reproducible phrasings).
 
-Helpers a mode may build on: :func:`describe_check` (one failed check as text), :func:`turns_left`,
+Helpers a mode may build on: :func:`render_feedback` (call any mode, get a ``RenderedFeedback``),
+:func:`describe_check` (one failed check as text), :func:`turns_left`,
 :func:`rejected_answers`/:func:`answer_key` (the episode's wrong answers), :func:`make_feedback` and
 :data:`GENERIC_FEEDBACK_MODES` (wrap or delegate to a built-in mode by name). For maths, the
 reference-guided critic's parts: :func:`diagnose` (where a worked solution departs from the
@@ -34,11 +36,13 @@ from feedback_gym.feedback import (
     Attempt,
     FeedbackContext,
     FeedbackMode,
+    RenderedFeedback,
     _turns_left,
     answer_key,
     describe_check,
     make_feedback,
     rejected_answers,
+    render_feedback,
 )
 from feedback_gym.tasks import Task
 from feedback_gym.verdict import CheckResult, Verdict
@@ -79,6 +83,7 @@ __all__ = [
     "FeedbackContext",
     "FeedbackMode",
     "LeakFilter",
+    "RenderedFeedback",
     "Step",
     "Task",
     "Verdict",
@@ -88,6 +93,7 @@ __all__ = [
     "diagnose",
     "make_feedback",
     "rejected_answers",
+    "render_feedback",
     "steps_of",
     "turns_left",
 ]

@@ -76,7 +76,7 @@ def _dataenvgym(out: dict, folder: Path) -> None:
 
 
 def _custom_feedback_mode(out: dict, folder: Path) -> None:
-    assert out["feedback_kind"] == "step_hint"
+    assert out["feedback_kind"] == "step_hint" and out["details"]["status"] in ("step", "no_work", "final")
     assert out["wrong_feedback"].startswith("Incorrect. Check the step where you compute ")
     assert (out["right_feedback"], out["reward"], out["terminated"]) == ("Correct.", 1.0, True)
 

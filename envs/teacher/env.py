@@ -215,6 +215,7 @@ class TaskTeacherEnv(FeedbackEnv):
             raise ConfigError(f"student_env must be a registered id (see `feedback-gym list`); "
                               f"got {student_env!r}")
         self.held_out_size = held_out
+        self._baseline: list[bool] = []
         verifier = TeacherVerifier(student_env, dict(student_env_kwargs or {}),
                                    make_student(student, **dict(student_kwargs or {})))
         if not isinstance(verifier.family, FeedbackEnv):
@@ -233,9 +234,13 @@ class TaskTeacherEnv(FeedbackEnv):
         return Task(f"teach/{index}", f"Teach a student {student_env} tasks.", hidden={"indices": indices},
                     metadata={"student_env": student_env})
 
+    def begin_episode(self, task: Task) -> None:
+        """The student starts over and is measured on the held-out tasks (the gain's baseline)."""
+        self._baseline = self.verifier.begin(task)
+
     def format_prompt(self, task: Task) -> str:
-        """The rules, the schema, and where the student stands now (measured here, at ``reset``)."""
-        solved = self.verifier.begin(task)
+        """The rules, the schema, and where the student stands now (measured at ``reset``)."""
+        solved = self._baseline
         held = self.verifier.held_out(task)
         failing = [f"- {t.id} {_labels(t)}" for t, ok in zip(held, solved, strict=True) if not ok]
         family = type(self.verifier.family).__mro__
