@@ -7,33 +7,24 @@ exception (its last line), not only the exit code. Both backends run the same fo
 from __future__ import annotations
 
 import gymnasium as gym
-import pytest
 
 import feedback_gym  # noqa: F401 - registers the ids
-from feedback_gym.sandboxes import DockerConfig, LocalConfig, make_sandbox
 
-BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 RAISING = "```python\ndef half(n):\n    return 1 / n\nx = input()\nprint(half(0))\n```"
 NOT_PARSING = "```python\nx = input(\nprint(x)\n```"
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def sandbox(request):
-    box = make_sandbox(LocalConfig(workers=2) if request.param == "local" else DockerConfig(workers=2))
-    yield box
-    box.close()
 
-
-def _first_feedback(sandbox, mode: str, reply: str) -> str:
-    env = gym.make("CodeFeedback-v0", feedback=mode, sandbox=sandbox)
+def _first_feedback(each_backend, mode: str, reply: str) -> str:
+    env = gym.make("CodeFeedback-v0", feedback=mode, sandbox=each_backend)
     env.reset(options={"task_id": "bundled/py-io/sum-two"})
     obs = env.step(reply)[0]
     env.close()
     return obs
 
 
-def test_full_traceback_holds_only_the_programs_frames(sandbox) -> None:
-    obs = _first_feedback(sandbox, "full", RAISING)
+def test_full_traceback_holds_only_the_programs_frames(each_backend) -> None:
+    obs = _first_feedback(each_backend, "full", RAISING)
     assert "forkserver" not in obs and "run_python" not in obs
     traceback = obs[obs.index("Traceback (most recent call last):"):]
     frames = [line.strip() for line in traceback.splitlines() if line.strip().startswith("File ")]
@@ -41,12 +32,12 @@ def test_full_traceback_holds_only_the_programs_frames(sandbox) -> None:
     assert "ZeroDivisionError: division by zero" in traceback
 
 
-def test_tests_feedback_names_the_exception_not_only_the_exit_code(sandbox) -> None:
-    obs = _first_feedback(sandbox, "tests", RAISING)
+def test_tests_feedback_names_the_exception_not_only_the_exit_code(each_backend) -> None:
+    obs = _first_feedback(each_backend, "tests", RAISING)
     assert "got:      error: ZeroDivisionError: division by zero (exited with code 1)" in obs
     assert "Traceback" not in obs  # the traceback itself is for `full`
 
 
-def test_a_program_that_does_not_parse_is_still_told_where(sandbox) -> None:
-    obs = _first_feedback(sandbox, "full", NOT_PARSING)
+def test_a_program_that_does_not_parse_is_still_told_where(each_backend) -> None:
+    obs = _first_feedback(each_backend, "full", NOT_PARSING)
     assert "forkserver" not in obs and "SyntaxError" in obs and "main.py" in obs
