@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 HELP = {
-    "env": "registered environment id (see `feedback-gym list`)",
+    "env": "registered environment id (see `feedback-gym list`), or module:Env-v0 to import yours first",
     "model": "policy spec to train: smollm2 (default, offline), tiny-random, hf:PATH_OR_ID",
     "steps": "optimizer steps, one rollout batch each",
     "out": "output directory (metrics.jsonl, transcripts.jsonl, checkpoints/, final/)",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from feedback_gym.env_ids import resolve_env_id
 from feedback_gym.errors import ConfigError
 
 #: The two modes an episode is played in: the multi-turn episode itself, and its compute-matched
@@ -179,13 +180,12 @@ class Suite:
         return list(dict.fromkeys(entry.env_id for entry in self.entries))
 
     def missing_ids(self, registered: Iterable[str] | None = None) -> list[str]:
-        """The ids this suite needs that are not registered (in Gymnasium's registry by default)."""
+        """The ids this suite needs that are not registered (in Gymnasium's registry by default).
+
+        A ``module:Env-v0`` id imports its module first, as ``gym.make`` does.
+        """
         if registered is None:
-            import gymnasium
-
-            import feedback_gym  # noqa: F401  (registers the ids)
-
-            registered = gymnasium.registry
+            return [env_id for env_id in self.env_ids() if not _resolvable(env_id)]
         known = set(registered)
         return [env_id for env_id in self.env_ids() if env_id not in known]
 
@@ -236,6 +236,14 @@ in this installation: Nope-v0 (registered feedback-gym ids: see `feedback-gym li
                    str(data.get("description", "")))
 
 
+def _resolvable(env_id: str) -> bool:
+    try:
+        resolve_env_id(env_id)
+    except ConfigError:
+        return False
+    return True
+
+
 #: The constructor arguments every :class:`~feedback_gym.env.FeedbackEnv` takes.
 FEEDBACK_ENV_ARGUMENTS = ("feedback", "feedback_options", "reward", "max_turns", "render_mode")
 
@@ -244,11 +252,7 @@ def env_entry_point(env_id: str) -> Any:
     """The class (or factory function) a registered id builds, imported but not called."""
     import gymnasium
 
-    import feedback_gym  # noqa: F401  (registers the ids)
-
-    if env_id not in gymnasium.registry:
-        raise ConfigError(f"{env_id!r} is not a registered environment id (see `feedback-gym list`)")
-    entry_point = gymnasium.spec(env_id).entry_point
+    entry_point = gymnasium.spec(resolve_env_id(env_id)).entry_point
     if isinstance(entry_point, str):
         module_name, _, attribute = entry_point.partition(":")
         entry_point = getattr(importlib.import_module(module_name), attribute)
@@ -281,7 +285,8 @@ def sandbox_backend(env_id: str, kwargs: Mapping[str, Any]) -> Any:
 
     from feedback_gym.sandboxes.config import DEFAULT_BACKEND
 
-    return kwargs.get("sandbox", gymnasium.spec(env_id).kwargs.get("sandbox", DEFAULT_BACKEND))
+    registered = gymnasium.spec(resolve_env_id(env_id)).kwargs
+    return kwargs.get("sandbox", registered.get("sandbox", DEFAULT_BACKEND))
 
 
 MEMORY_KEYS = ("trials", "reflector", "max_reflections")

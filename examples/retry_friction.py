@@ -5,12 +5,14 @@ per-episode metrics (``feedback_gym.metrics``). The leaderboard runner (``feedba
 the same at scale; this file shows the moving parts.
 
     python examples/retry_friction.py --tasks 10 --turns 3 --modes unary,reject_previous
+    FEEDBACK_GYM_EXAMPLE_TINY=1 python examples/retry_friction.py   # CI budget: tiny-random, 2 tasks
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import gymnasium as gym
@@ -20,6 +22,7 @@ from feedback_gym.agents.policy import make_policy
 from feedback_gym.conversation import continued, opening
 from feedback_gym.metrics import aggregate_metrics, with_tokens
 
+TINY = os.environ.get("FEEDBACK_GYM_EXAMPLE_TINY") == "1"
 SHOWN = ("solve_rate", "first_turn_accuracy", "success_at_turn", "repetition_rate", "friction_rate",
          "tokens_per_solved", "mean_turns")
 
@@ -49,18 +52,21 @@ def play(policy, mode: str, tasks: int, turns: int) -> dict:
 def main() -> None:
     """Parse the arguments, play every mode, print one JSON line per mode."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--policy", default="smollm2")
-    parser.add_argument("--tasks", type=int, default=10)
-    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--policy", default="tiny-random" if TINY else "smollm2")
+    parser.add_argument("--tasks", type=int, default=2 if TINY else 10)
+    parser.add_argument("--turns", type=int, default=2 if TINY else 3)
     parser.add_argument("--modes", default="unary,reject_previous")
     args = parser.parse_args()
     sampling = {"max_new_tokens": 64, "temperature": 0.7, "seed": 0}
     policy = make_policy(args.policy, **({} if args.policy in ("oracle", "random") else sampling))
+    results = {}
     for mode in args.modes.split(","):
         start = time.time()
         metrics = play(policy, mode, args.tasks, args.turns)
         shown = {k: round(v, 3) if isinstance(v, float) else v for k, v in metrics.items() if k in SHOWN}
         print(mode, json.dumps(shown), f"{time.time() - start:.0f}s", flush=True)
+        results[mode] = {**shown, "episodes": metrics["episodes"]}
+    print(json.dumps({"example": "retry_friction", "policy": args.policy, "modes": results}))
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ def train(url: str, model_path: str | None, steps: int, output_dir: str) -> None
     finally:
         env.close()
     print(f"trained {steps} GRPO steps on {env.env_id} served at {url}")
+    print(json.dumps({"example": "serve_trl", "steps": steps, "env_id": env.env_id, "url": url}))
 
 
 def main() -> None:

@@ -123,3 +123,7 @@ def require_positive_number(name: str, value: object) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return value
     raise ConfigError(f"{name} must be a positive number; got {value!r}")
+
+
+class AnnotatorFailedError(FeedbackGymError, RuntimeError):
+    """A simulated annotator gave no usable judgement (it named neither reply, or its checker failed)."""

@@ -321,18 +321,26 @@ class RejectPreviousFeedback:
     Feedback Friction found that models keep returning to answers they were told are wrong; naming
     every rejected answer explicitly is the mitigation it tested. The answers are the verifier's
     parsed answers (``Verdict.parsed``) of this episode, current one included; the base mode
-    (``binary`` by default, or any generic mode name or mode object) supplies the first line.
+    (``binary`` by default, any mode name the environment offers, e.g. ``critique`` on the maths
+    envs, or a mode object) supplies the first line.
 
     Args:
         base: The mode whose text comes first.
+        modes: The mode names ``base`` is looked up in (:func:`make_feedback` passes the env's own).
         max_listed: At most this many answers are listed (the most recent ones).
         max_answer_chars: Longer answers (programs) are abridged to this many characters.
     """
 
     kind = "reject_previous"
+    #: :func:`make_feedback` hands this factory the environment's modes, so ``base`` may name any of them.
+    takes_modes = True
 
     def __init__(
-        self, base: str | FeedbackMode = "binary", max_listed: int = 8, max_answer_chars: int = 120
+        self,
+        base: str | FeedbackMode = "binary",
+        max_listed: int = 8,
+        max_answer_chars: int = 120,
+        modes: Mapping[str, Callable[..., FeedbackMode]] | None = None,
     ) -> None:
         if base == "reject_previous":
             raise ConfigError("reject_previous cannot use itself as its base mode")
@@ -340,8 +348,8 @@ class RejectPreviousFeedback:
             raise ConfigError(f"max_listed must be an int >= 1; got {max_listed!r}")
         if not isinstance(max_answer_chars, int) or max_answer_chars < 16:
             raise ConfigError(f"max_answer_chars must be an int >= 16; got {max_answer_chars!r}")
-        self.base = make_feedback(base, {k: v for k, v in GENERIC_FEEDBACK_MODES.items()
-                                         if k != "reject_previous"})
+        offered = GENERIC_FEEDBACK_MODES if modes is None else modes
+        self.base = make_feedback(base, {k: v for k, v in offered.items() if k != "reject_previous"})
         self.max_listed = max_listed
         self.max_answer_chars = max_answer_chars
 
@@ -416,6 +424,8 @@ def make_feedback(
         except KeyError:
             accepted = ", ".join(modes)
             raise ConfigError(f"unknown feedback mode {spec!r}; accepted: {accepted}") from None
+        if getattr(factory, "takes_modes", False):
+            kwargs.setdefault("modes", modes)
         return factory(**kwargs)
     if isinstance(spec, FeedbackMode):
         return spec

@@ -116,7 +116,7 @@ _register(
     "feedback_gym.envs.tools:ToolUseEnv",
     "The maths family's bundled problems played with tools (calculator, python); the maths verifier "
     "judges the submitted answer.",
-    kwargs={"tasks": "math"},
+    kwargs={"tasks": "math", "builtin_tools": ("calculator", "python")},
 )
 _register(
     "ToolUseCode-v0",
@@ -135,4 +135,15 @@ _register(
     "feedback_gym.envs.multiagent.code_critique_v0:critic_env",
     "Give feedback on a program with an injected bug; a literal editor applies your 'Line N: ... should "
     "be `...`' fixes; reward: unit-test score gain of the revision (CoffeeEval), 2 rounds.",
+)
+
+
+# --- teacher environments (issue: every published setup) --------------------------------------
+
+_register(
+    "TaskTeacher-v0",
+    "feedback_gym.envs.teacher:TaskTeacherEnv",
+    "Propose practice tasks (maths by default) for a student; proposals are validated (the reference "
+    "passes, no answer leak) and taught; reward: the student's gain on held-out tasks (DataEnvGym), "
+    "3 replies.",
 )

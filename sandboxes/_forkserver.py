@@ -785,8 +785,10 @@ def run_python(workdir: str, argv: list[str]) -> int:
     except SystemExit as exc:
         code = _exit_code(exc.code)
     except BaseException:  # noqa: BLE001 - the program's own error: report it like python does
+        kind, error, frames = sys.exc_info()
+        error = error.with_traceback(frames.tb_next if frames else None)  # this server's frame is not theirs
         try:
-            sys.excepthook(*sys.exc_info())
+            sys.excepthook(kind, error, error.__traceback__)
         except BaseException:  # noqa: BLE001
             traceback.print_exc()
         code = 1

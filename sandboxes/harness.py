@@ -46,9 +46,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from feedback_gym.errors import SandboxUnavailableError
 from feedback_gym.sandboxes._wire import NOT_RUN
 from feedback_gym.sandboxes.base import ExecResult, Job, Limits, Sandbox
-from feedback_gym.sandboxes.languages import BINARY, COMPILERS, binary_job, compile_job
+from feedback_gym.sandboxes.languages import (
+    BINARY,
+    COMPILERS,
+    DEFAULT_TOOLCHAIN,
+    binary_job,
+    compile_job,
+    compile_limits,
+    toolchain,
+)
 
 # Error kinds of a :class:`TestOutcome`: a verdict's, plus ``NOT_RUN`` from the judge's wire format.
 from feedback_gym.verdict import COMPILE_ERROR, INTERNAL_ERROR, RUNTIME_ERROR, TIMEOUT, WRONG_ANSWER
@@ -263,9 +272,14 @@ _GCC_TEXT = re.compile(
 
 
 def compile_source(
-    sandbox: Sandbox, language: str, source: str, *, limits: Limits = IO_TEST_LIMITS
+    sandbox: Sandbox,
+    language: str,
+    source: str,
+    *,
+    limits: Limits = IO_TEST_LIMITS,
+    compiler: str = DEFAULT_TOOLCHAIN,
 ) -> CompileResult:
-    """Compile (C/C++) or syntax-check (Python) a program in the sandbox; diagnostics structured.
+    """Compile (C/C++, with ``compiler``'s toolchain) or syntax-check (Python) a program in the sandbox.
 
     >>> parse_gcc_output('[{"kind": "error", "message": "x undeclared", "locations": '
     ...                  '[{"caret": {"file": "main.c", "line": 2, "column": 5}}]}]')[0]
@@ -293,7 +307,7 @@ def compile_source(
         )
     if language not in COMPILERS:
         raise ValueError(f"language must be 'python', 'c' or 'cpp'; got {language!r}")
-    result = sandbox.run(compile_job(language, source, limits, json_diagnostics=True))
+    result = sandbox.run(compile_job(language, source, limits, compiler=compiler, json_diagnostics=True))
     diagnostics = parse_gcc_output(result.stderr)
     ok = result.ok and BINARY in result.files
     if not ok and not any("error" in d.severity for d in diagnostics):
@@ -304,8 +318,35 @@ def compile_source(
     )
 
 
+def require_toolchain(sandbox: Sandbox, compiler: str) -> None:
+    """Raise unless every compiler of toolchain ``compiler`` runs inside ``sandbox``.
+
+    A missing compiler must stop an environment at ``reset``, with what to install, and never turn
+    into a compile error on every program (a zero reward a trainer would learn from) or a quiet
+    switch to another compiler.
+    """
+    for chosen in toolchain(compiler).values():
+        result = sandbox.run(Job(argv=[chosen.command, "--version"], limits=compile_limits(IO_TEST_LIMITS)))
+        if not result.ok:
+            why = result.message or result.stderr.strip()[-300:] or f"exit code {result.exit_code}"
+            raise SandboxUnavailableError(
+                f"compiler={compiler!r} needs {chosen.command!r}, which does not run in the "
+                f"{getattr(sandbox, 'name', 'sandbox')} sandbox ({why}). Install it (Debian: "
+                f"apt-get install {compiler}); for the docker backend rebuild the image afterwards "
+                "with `feedback-gym sandbox build-image`."
+            )
+
+
+#: The count line clang and gcc end with ("2 errors generated.", "1 warning and 1 error generated.").
+_SUMMARY_LINE = re.compile(r"^\d+ (?:warnings?|errors?)(?: and \d+ (?:warnings?|errors?))? generated\.$")
+
+
 def parse_gcc_output(stderr: str) -> list[Diagnostic]:
-    """Parse gcc's ``-fdiagnostics-format=json`` lines; other lines (the linker's) as plain text."""
+    r"""Parse gcc's ``-fdiagnostics-format=json`` lines; other lines (clang's, the linker's) as plain text.
+
+    >>> parse_gcc_output("main.c:1:26: error: undeclared identifier 'y'\n1 error generated.")
+    [Diagnostic(file='main.c', line=1, column=26, severity='error', message="undeclared identifier 'y'")]
+    """
     diagnostics: list[Diagnostic] = []
 
     def add(item: dict) -> None:
@@ -324,7 +365,7 @@ def parse_gcc_output(stderr: str) -> list[Diagnostic]:
 
     for line in stderr.splitlines():
         stripped = line.strip()
-        if not stripped:
+        if not stripped or _SUMMARY_LINE.match(stripped):
             continue
         if stripped.startswith("["):
             try:
@@ -365,6 +406,7 @@ def run_io_tests(
     cases: Sequence[tuple[str, str]],
     *,
     limits: Limits = IO_TEST_LIMITS,
+    compiler: str = DEFAULT_TOOLCHAIN,
 ) -> tuple[CompileResult | None, list[TestOutcome]]:
     """Run a stdin/stdout program on each (stdin, expected stdout) case, concurrently.
 
@@ -377,7 +419,7 @@ def run_io_tests(
     if language == "python":
         jobs = [Job(language="python", source=source, stdin=stdin, limits=limits) for stdin, _ in cases]
     else:
-        compiled = compile_source(sandbox, language, source, limits=limits)
+        compiled = compile_source(sandbox, language, source, limits=limits, compiler=compiler)
         if not compiled.ok or compiled.binary is None:
             first = compiled.errors[0] if compiled.errors else None
             message = f"compile error: {first}" if first else "compile error"
@@ -427,6 +469,22 @@ def _short(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def exception_line(stderr: str, limit: int = 300) -> str | None:
+    r"""The last line of a Python traceback in ``stderr`` (the exception and its message), if there is one.
+
+    >>> exception_line('Traceback (most recent call last):\n  File "main.py", line 1, in <module>\n'
+    ...                'ZeroDivisionError: division by zero\n')
+    'ZeroDivisionError: division by zero'
+    >>> exception_line("segfault somewhere") is None
+    True
+    """
+    if "Traceback (most recent call last):" not in stderr and not re.search(r"^\w*Error: ", stderr, re.M):
+        return None
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    return last[:limit] if re.match(r"^[\w.]+(?::|$)", last) else None
+
+
 def _io_outcome(result: ExecResult, stdin: str, expected: str) -> TestOutcome:
     shown = {"input": _short(stdin), "expected": _short(expected), "got": _short(result.stdout)}
     if result.killed_reason == "sandbox_error":
@@ -435,6 +493,9 @@ def _io_outcome(result: ExecResult, stdin: str, expected: str) -> TestOutcome:
         return TestOutcome(False, TIMEOUT, result.message, **shown)
     if not result.ok:
         message = result.message or f"exited with code {result.exit_code}"
+        raised = exception_line(result.stderr)
+        if raised:
+            message = f"{raised} ({message})"
         return TestOutcome(False, RUNTIME_ERROR, message, detail=result.stderr[-2000:] or None, **shown)
     if normalize_output(result.stdout) != normalize_output(expected):
         return TestOutcome(False, WRONG_ANSWER, "wrong output", **shown)

@@ -1,11 +1,12 @@
 """Build the ``docker`` backend's image from this machine's own files (no registry is reachable).
 
 Choice and why: the image is a ``FROM scratch`` root filesystem made of exactly the files that Debian's
-package database (``dpkg``) lists for Python 3.11 and gcc/g++ and everything they depend on, copied
-from this machine and imported with ``docker import``. Compared with a debootstrap rootfs it needs no
-mirror and no network, takes seconds, and runs the very same interpreter and compiler as the ``local``
-backend, so both backends give the same results; compared with hand-picking ``ldd`` libraries it
-cannot miss a file (``cc1``, headers, ``as``/``ld``, the stdlib), because the package lists are complete.
+package database (``dpkg``) lists for Python 3.11, gcc/g++ (and clang when installed) and everything
+they depend on, copied from this machine and imported with ``docker import``. Compared with a
+debootstrap rootfs it needs no mirror and no network, takes seconds, and runs the very same interpreter
+and compiler as the ``local`` backend, so both backends give the same results; compared with
+hand-picking ``ldd`` libraries it cannot miss a file (``cc1``, headers, ``as``/``ld``, the stdlib),
+because the package lists are complete.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ SEED_PACKAGES = (
     "g++-12",
     "libc6-dev",
 )
+#: Toolchains the image carries when this machine has them installed (``.ci/setup`` installs clang);
+#: a missing one is named in the build summary, and an env that asks for it fails at ``reset``.
+OPTIONAL_PACKAGES = ("clang", "clang-14")
 #: Packages never needed to run or compile a program (and that drag in a lot).
 SKIP_PACKAGES = frozenset({"debconf", "dpkg", "perl-base", "tzdata", "readline-common", "install-info"})
 #: The uid programs run as inside containers.
@@ -155,8 +159,9 @@ def import_rootfs(tar_path: Path, tag: str, changes: list[str], base_url: str | 
 
 def build_image(tag: str = DEFAULT_IMAGE, base_url: str | None = None) -> str:
     """Build (import) the sandbox image; returns a one-line summary."""
-    packages = package_closure(SEED_PACKAGES)
+    packages = package_closure([*SEED_PACKAGES, *OPTIONAL_PACKAGES])  # only installed ones are found
     files = package_files(packages)
+    missing = [name for name in OPTIONAL_PACKAGES if name not in packages]
     with tempfile.TemporaryDirectory(prefix="feedback-gym-image-") as tmp:
         tar_path = Path(tmp) / "rootfs.tar"
         count = write_rootfs(tar_path, files)
@@ -168,4 +173,7 @@ def build_image(tag: str = DEFAULT_IMAGE, base_url: str | None = None) -> str:
             "ENV LANG=C.UTF-8",
             'CMD ["/usr/bin/python3.11", "-I", "-S", "-c", "pass"]',
         ], base_url)
-    return f"built {tag}: {len(packages)} packages, {count} files, {size_mb:.0f} MiB"
+    summary = f"built {tag}: {len(packages)} packages, {count} files, {size_mb:.0f} MiB"
+    if missing:
+        summary += f"; without {', '.join(missing)} (not installed on this machine)"
+    return summary

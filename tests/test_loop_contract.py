@@ -64,6 +64,7 @@ FAMILIES = {
                                              render_mode=render_mode),
         "<answer>1 + 1</answer>", extra_keys=("best_score", "counters"),
     ),
+    "teacher": Family(_made("TaskTeacher-v0", max_turns=BUDGET), "I propose nothing useful."),
     # The critique game has a fixed number of rounds: its end is the game's own (terminated), and a
     # critic has no "<give_up>" move.
     "code-critic": Family(_made("CodeCritic-v0", rounds=BUDGET), "Looks fine to me.\nVERDICT: correct",
@@ -173,6 +174,7 @@ def test_every_family_of_the_registry_is_in_the_contract() -> None:
         "feedback_gym.envs.code.env", "feedback_gym.envs.math.env", "feedback_gym.envs.countdown",
         "feedback_gym.envs.tools", "feedback_gym.envs.retry.math_try_again",
         "feedback_gym.envs.retry.code_try_again", "feedback_gym.envs.multiagent.code_critique_v0",
+        "feedback_gym.envs.teacher",
     }
     entry_points = {gym.spec(env_id).entry_point for env_id in feedback_gym.registration.feedback_gym_ids()}
     modules = {str(entry).partition(":")[0] for entry in entry_points}

@@ -37,6 +37,7 @@ import gymnasium as gym
 
 from feedback_gym.agents.rollout import chatml, feedback_turn_text
 from feedback_gym.conversation import opening
+from feedback_gym.env_ids import resolve_env_id
 from feedback_gym.errors import ConfigError
 
 try:  # pragma: no cover - exercised only where OpenRLHF is installed
@@ -149,8 +150,7 @@ def make_agent_classes(
             feedback turns and whose end-of-sequence token ends replies; ``None`` uses ChatML.
         **env_kwargs: passed to ``gym.make``.
     """
-    if env_id not in gym.registry:
-        raise ConfigError(f"unknown environment id {env_id!r}; see `feedback-gym list`")
+    resolve_env_id(env_id)  # a `module:Env-v0` id imports its module; an unknown id is refused
     attributes: dict[str, Any] = {"env_id": env_id, "env_kwargs": dict(env_kwargs)}
     if tokenizer is not None:
         if isinstance(tokenizer, str):

@@ -37,6 +37,7 @@ import gymnasium as gym
 
 from feedback_gym.conversation import opening
 from feedback_gym.env import GIVE_UP_ACTION
+from feedback_gym.env_ids import resolve_env_id
 from feedback_gym.errors import ConfigError, missing_dependency, require_int
 
 #: Feedback longer than this many characters is cut (with a marker) before it goes back to the model.
@@ -119,8 +120,7 @@ class FeedbackGymEnvironment:
 
 def environment_factory(env_id: str, **env_kwargs: Any) -> type[FeedbackGymEnvironment]:
     """A class for ``GRPOTrainer(environment_factory=...)`` playing ``env_id`` (kwargs go to ``gym.make``)."""
-    if env_id not in gym.registry:
-        raise ConfigError(f"unknown environment id {env_id!r}; see `feedback-gym list`")
+    resolve_env_id(env_id)  # a `module:Env-v0` id imports its module; an unknown id is refused
     name = re.sub(r"\W", "", env_id.replace("-", "_")) + "Environment"
     return type(name, (FeedbackGymEnvironment,), {"env_id": env_id, "env_kwargs": dict(env_kwargs)})
 
@@ -131,8 +131,7 @@ def reward_function(env_id: str, **env_kwargs: Any) -> Callable[..., list[float]
     Each completion is the first action of an episode on its row's task (the ``task_id`` column of
     :func:`task_dataset`); the reward is what the environment pays for it.
     """
-    if env_id not in gym.registry:
-        raise ConfigError(f"unknown environment id {env_id!r}; see `feedback-gym list`")
+    resolve_env_id(env_id)  # a `module:Env-v0` id imports its module; an unknown id is refused
     env = gym.make(env_id, **env_kwargs)
 
     def reward(

@@ -18,6 +18,8 @@ from feedback_gym.errors import ConfigError, InvalidTaskError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
 from feedback_gym.sandboxes.base import Limits, Sandbox
 from feedback_gym.sandboxes.config import DEFAULT_BACKEND, DockerConfig, LocalConfig, SandboxHandle
+from feedback_gym.sandboxes.harness import require_toolchain
+from feedback_gym.sandboxes.languages import DEFAULT_TOOLCHAIN, toolchain
 from feedback_gym.tasks import Task, TaskSource
 
 from .critic_brief import CODE_BRIEF
@@ -209,10 +211,11 @@ class CppCompilerFeedbackEnv(CodeFeedbackEnv):
 
     ## Description
     The compiled-language sibling of :class:`CodeFeedbackEnv`, after compiler-feedback work
-    (ReflectionCoder, "Compiler generated feedback"): each reply is compiled with gcc/g++ (``-Wall``)
-    inside the sandbox; a program that does not compile gets the compiler's diagnostics with line and
-    column numbers as its feedback; one that compiles runs against stdin/stdout tests. Default tasks:
-    this project's bundled C and C++ set. A task's ``language`` (``c`` or ``cpp``) picks the compiler.
+    (ReflectionCoder, "Compiler generated feedback"): each reply is compiled with gcc/g++ (``-Wall``),
+    or clang/clang++ with ``compiler="clang"``, inside the sandbox; a program that does not compile gets
+    the compiler's diagnostics with line and column numbers as its feedback; one that compiles runs
+    against stdin/stdout tests. Default tasks: this project's bundled C and C++ set. A task's
+    ``language`` (``c`` or ``cpp``) picks the compiler of the toolchain.
 
     ## Observation
     As in :class:`CodeFeedbackEnv`; in ``full`` mode a compile failure shows
@@ -230,7 +233,9 @@ class CppCompilerFeedbackEnv(CodeFeedbackEnv):
 
     ## Arguments
     As in :class:`CodeFeedbackEnv`; ``tasks`` defaults to ``"bundled-c-cpp"`` (``"codecontests"``
-    with ``tasks_path`` also works: C++ solutions are used as references).
+    with ``tasks_path`` also works: C++ solutions are used as references). ``compiler``: ``"gcc"``
+    (default) or ``"clang"``; the chosen compilers must run in the sandbox, or ``reset`` raises
+    ``SandboxUnavailableError`` saying what to install (there is no fallback to the other toolchain).
 
     ## Version History
     - v0: initial release.
@@ -239,10 +244,25 @@ class CppCompilerFeedbackEnv(CodeFeedbackEnv):
     default_tasks: ClassVar[str] = "bundled-c-cpp"
     default_language: ClassVar[str] = "cpp"
 
+    def __init__(self, *args: Any, compiler: str = DEFAULT_TOOLCHAIN, **kwargs: Any) -> None:
+        toolchain(compiler)  # an unknown name is refused at make, with the accepted ones
+        self.compiler = compiler
+        self._toolchain_checked = False
+        super().__init__(*args, **kwargs)
+        self.verifier.compiler = compiler
+
+    def prepare(self) -> None:
+        """Start the sandbox, then make sure the chosen compilers run in it (once): never fall back."""
+        super().prepare()
+        if not self._toolchain_checked:
+            require_toolchain(self.sandbox.start(), self.compiler)
+            self._toolchain_checked = True
+
     def format_prompt(self, task: Task) -> str:
         """The task prompt; the compiler is named so the agent knows which dialect is accepted."""
         language = task.metadata.get("language", "cpp")
-        compiler = "gcc -std=gnu17 -Wall" if language == "c" else "g++ -std=gnu++17 -Wall"
+        chosen = toolchain(self.compiler)[language]
+        compiler = f"{chosen.command} {chosen.flags[0]} -Wall"
         prompt = super().format_prompt(task)
         name = LANGUAGE_NAMES.get(language, language)
         return f"{prompt}\n\nYour {name} program is compiled with `{compiler}`."

@@ -33,6 +33,7 @@ from feedback_gym.sandboxes.harness import (
     compile_source,
     run_io_tests,
 )
+from feedback_gym.sandboxes.languages import DEFAULT_TOOLCHAIN, toolchain
 from feedback_gym.tasks import Task
 from feedback_gym.verdict import (
     COMPILE_ERROR,
@@ -104,6 +105,7 @@ class CodeVerifier:
         test_timeout: Wall-clock seconds for each function test.
         visible: ``visible(task)`` gives how many of the task's first tests the agent was shown;
             only those may appear in feedback with their source.
+        compiler: The toolchain that compiles C/C++ programs (``"gcc"`` or ``"clang"``).
     """
 
     def __init__(
@@ -113,8 +115,11 @@ class CodeVerifier:
         limits: Limits | None = None,
         test_timeout: float = 5.0,
         visible: Callable[[Task], int] = lambda task: 0,
+        compiler: str = DEFAULT_TOOLCHAIN,
     ) -> None:
         self._sandbox = sandbox
+        toolchain(compiler)  # an unknown name is refused here, with the accepted ones
+        self.compiler = compiler
         self.limits = limits
         self.test_timeout = test_timeout
         self._visible = visible
@@ -183,7 +188,8 @@ class CodeVerifier:
     def _verify_io(self, task: Task, program: str, language: str) -> Verdict:
         cases = hidden_cases(task)
         compiled, outcomes = run_io_tests(
-            self._sandbox(), language, program, cases, limits=self.limits or IO_TEST_LIMITS
+            self._sandbox(), language, program, cases, limits=self.limits or IO_TEST_LIMITS,
+            compiler=self.compiler,
         )
         evidence: dict[str, Any] = {}
         if compiled is not None and compiled.diagnostics:  # warnings of a program that compiled

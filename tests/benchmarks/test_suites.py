@@ -120,5 +120,5 @@ def test_which_envs_take_a_sandbox_is_read_from_their_class():
         pytest.skip("needs the tool and multi-agent families")
     assert env_takes("ToolUse-v0", "sandbox") and env_takes("CodeFeedback-v0", "sandbox")
     assert not env_takes("MathCritique-v0", "sandbox") and not env_takes("CodeCritic-v0", "max_turns")
-    with pytest.raises(ConfigError, match="not a registered"):
+    with pytest.raises(ConfigError, match="unknown environment id"):
         env_takes("Nope-v0", "sandbox")

@@ -91,3 +91,19 @@ def test_reject_previous_takes_its_base_and_limits_from_feedback_options() -> No
     lines = obs.splitlines()
     assert "attempts left" not in lines[0]  # the unary base, not binary's "Incorrect. (n left)"
     assert "- (1 earlier answer not shown)" in lines and "- `2 + 2`" in lines and "- `1 + 1`" not in lines
+
+
+def test_reject_previous_accepts_any_mode_the_env_offers_as_its_base() -> None:
+    env = gym.make("MathCritique-v0", feedback="reject_previous", feedback_options={"base": "critique"},
+                   max_turns=3)
+    env.reset(seed=1)
+    first = env.step("Step 1: a guess.\nAnswer: 12345")[0]
+    second = env.step("Step 1: another guess.\nAnswer: 777")[0]
+    assert "These answers were already tried and are wrong" in second
+    assert "- `12345`" in second and "- `777`" in second
+    critique_line = first.splitlines()[0]
+    assert critique_line not in ("Incorrect.", "") and "Try again" not in critique_line  # the critic spoke
+    with pytest.raises(ConfigError, match="unknown feedback mode 'critiq'; accepted: .*critique, in_place"):
+        gym.make("MathCritique-v0", feedback="reject_previous", feedback_options={"base": "critiq"})
+    with pytest.raises(ConfigError, match="accepted: none, binary, unary, score, tests, full, model, in_place$"):
+        gym.make("Countdown-v0", feedback="reject_previous", feedback_options={"base": "critique"})

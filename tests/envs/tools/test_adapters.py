@@ -119,3 +119,17 @@ def test_registered_family_ids_solve_with_the_oracle(env_id: str) -> None:
 def test_calculator_steps_keep_only_checked_arithmetic() -> None:
     solution = "Cost: 3 * 4.5 = 13.5\nWrong: 2 + 2 = 5\nWords: half of it = 6\nAnswer: 13.5"
     assert calculator_steps(solution) == ["3 * 4.5"]
+
+
+def test_tool_use_math_offers_only_the_tools_its_description_names() -> None:
+    env = gym.make("ToolUseMath-v0")
+    try:
+        prompt, info = env.reset(seed=0)
+        names = sorted(schema["function"]["name"] for schema in info["tools"])
+        assert names == ["calculator", "python", "submit"]
+        assert "- search(" not in prompt and "- sql(" not in prompt
+        obs, _, _, _, info = env.step('{"tool": "sql", "arguments": {"query": "SELECT 1"}}')
+        assert info["error_kind"] == "tool_error"
+        assert "unknown tool 'sql'; available tools: calculator, python, submit" in obs
+    finally:
+        env.close()
