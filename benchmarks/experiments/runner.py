@@ -94,6 +94,7 @@ def run_experiment(
 
 
 def _claim_folder(path: Path, config: dict[str, Any]) -> None:
+    config = json.loads(json.dumps(config))  # tuples read back as lists
     if path.exists():
         existing = json.loads(path.read_text())
         if existing != config:
