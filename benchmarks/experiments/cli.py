@@ -6,6 +6,7 @@ Examples::
     feedback-gym experiment learns-v0                        # CPU scale, into runs/experiments/learns-v0
     feedback-gym experiment unary-feedback-v0 --scale gpu --out runs/ufo-gpu
     feedback-gym experiment learns-v0 --report-only --out docs/experiments/learns-v0
+    feedback-gym experiment --update-index docs/experiments/index.md
 
 Re-running the same command resumes: finished runs are skipped, a run in progress continues
 from its newest checkpoint.
@@ -17,6 +18,7 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 SCALES = ("tiny", "quick", "cpu", "gpu")
 
@@ -35,11 +37,19 @@ def add_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, help="override the scale's steps")
     parser.add_argument("--seeds", type=lambda text: tuple(int(s) for s in text.split(",")),
                         help="override the scale's seeds, e.g. 0,1,2")
+    parser.add_argument("--set", action="append", default=[], dest="settings", metavar="KEY=VALUE",
+                        help="override any scale setting, e.g. --set heldout_tasks=16 (repeatable)")
     parser.add_argument("--device", default="auto", help="auto (GPU when there is one), cpu, cuda")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--keep-models", action="store_true", help="keep checkpoints and final models")
     parser.add_argument("--report-only", action="store_true",
                         help="redraw the plots and report.md from --out/results.json; train nothing")
+    parser.add_argument("--tune", metavar="RATES",
+                        type=lambda text: tuple(float(r) for r in text.split(",")),
+                        help="instead of a run: train the first arm with each learning rate (e.g. 1e-5,3e-5) "
+                             "and pick the best by success on the validation split, never the held-out one")
+    parser.add_argument("--update-index", type=Path, metavar="INDEX_MD",
+                        help="rewrite the results table of a docs index from the results.json beside it")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
@@ -53,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         for name in EXPERIMENTS:
             experiment = get_experiment(name)
             print(f"{name:<22} {experiment.question}")
+        return 0
+    if args.update_index:
+        from feedback_gym.benchmarks.experiments.report import update_index
+
+        update_index(args.update_index)
         return 0
     if not args.name:
         raise SystemExit("name an experiment (feedback-gym experiment --list names them)")
@@ -70,8 +85,16 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from feedback_gym.benchmarks.experiments.runner import run_experiment
+    from feedback_gym.benchmarks.experiments.runner import run_experiment, tune
 
+    if args.tune:
+        record = tune(
+            experiment, args.scale, out / "tuning", args.tune, model=args.model, device=args.device,
+            progress=not args.no_progress, steps=args.steps, seeds=args.seeds, **_settings(args.settings),
+        )
+        best = record["best_learning_rate"]
+        print(f"validation success@k by learning rate: {record['scores']}; best {best}")
+        return 0
     results = run_experiment(
         experiment,
         args.scale,
@@ -85,8 +108,17 @@ def run(args: argparse.Namespace) -> int:
         else "feedback-gym experiment " + args.name,
         steps=args.steps,
         seeds=args.seeds,
+        **_settings(args.settings),
     )
     verdict = results["verdict"]
     print(f"{experiment.name}: {verdict['status']}. {verdict['summary']}")
     print(f"results: {out / 'results.json'}  report: {out / 'report.md'}")
     return 0
+
+
+def _settings(pairs: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs as scale overrides (lists read as tuples, like ``seeds``)."""
+    from feedback_gym.cli import parse_kwargs
+
+    values = parse_kwargs(pairs, "--set")
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}

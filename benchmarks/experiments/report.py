@@ -10,6 +10,7 @@ lowest and highest seed shaded. Matplotlib (the ``bench`` extra) draws with the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,42 @@ def markdown(results: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+INDEX_START, INDEX_END = "<!-- results:start (generated from */results.json) -->", "<!-- results:end -->"
+
+
+def index_table(folders: list[Path]) -> str:
+    """The results table of the docs index: one row per ``results.json`` in ``folders``."""
+    lines = [
+        "| experiment | paper's claim | result at this scale | scale run | report |",
+        "|---|---|---|---|---|",
+    ]
+    for folder in folders:
+        results = json.loads((folder / "results.json").read_text())
+        verdict, claim, scale = results["verdict"], results["claim"], results["scale"]
+        main = verdict["comparisons"][0] if verdict.get("comparisons") else None
+        k = results["evaluation"]["k"]
+        measured = (
+            f"{main['name']}, {main['metric'].replace('@k', f'@{k}')}: {main['difference']:+.3f} "
+            f"[{main['ci_low']:+.3f}, {main['ci_high']:+.3f}]"
+            if main
+            else "-"
+        )
+        lines.append(
+            f"| {results['experiment']} | {claim['anchor']}: {claim['text']} | **{verdict['status']}**: "
+            f"{measured} | `{scale['name']}`, seeds {list(scale['seeds'])}, {scale['steps']} steps, "
+            f"{results['split']['heldout_tasks']} held-out tasks | [report]({folder.name}/report.md) |"
+        )
+    return "\n".join(lines)
+
+
+def update_index(index: Path) -> None:
+    """Rewrite the generated block of the docs index from the ``results.json`` beside it."""
+    text = index.read_text()
+    if INDEX_START not in text or INDEX_END not in text:
+        raise ValueError(f"{index} has no {INDEX_START!r} ... {INDEX_END!r} block to fill in")
+    folders = sorted(p.parent for p in index.parent.glob("*/results.json"))
+    head, rest = text.split(INDEX_START, 1)
+    _, tail = rest.split(INDEX_END, 1)
+    index.write_text(f"{head}{INDEX_START}\n{index_table(folders)}\n{INDEX_END}{tail}")

@@ -51,12 +51,15 @@ def run_experiment(
     progress: bool = True,
     keep_models: bool = False,
     command: str | None = None,
+    evaluate_on: str = "heldout",
     **overrides: Any,
 ) -> dict[str, Any]:
     """Train and evaluate every arm (or only ``arms``) at ``scale_name``; write and return the results.
 
     ``overrides`` replace scale settings (``steps=2``); ``model`` replaces the experiment's model
-    (``tiny-random`` in tests). A folder that holds another configuration is refused, never mixed.
+    (``tiny-random`` in tests). ``evaluate_on="validation"`` evaluates on the validation split
+    instead of the held-out one (for tuning; see :func:`tune`). A folder that holds another
+    configuration is refused, never mixed.
     """
     import feedback_gym  # noqa: F401  (registers the ids)
 
@@ -64,12 +67,17 @@ def run_experiment(
     chosen = [experiment.arm(name) for name in arms] if arms else list(experiment.arms)
     model = model or experiment.model
     out.mkdir(parents=True, exist_ok=True)
+    if evaluate_on not in ("heldout", "validation"):
+        raise ConfigError(f"evaluate_on must be 'heldout' or 'validation'; got {evaluate_on!r}")
     config = {"experiment": experiment.name, "scale": scale_name, "settings": asdict(scale), "model": model}
+    if evaluate_on != "heldout":
+        config["evaluate_on"] = evaluate_on
     _claim_folder(out / "config.json", config)
 
     split = _split(experiment, scale, out / "split.json")
     eval_kwargs = {**experiment.env_kwargs, **experiment.eval_env_kwargs}
-    heldout = split["heldout"][: scale.heldout_tasks]
+    size = scale.heldout_tasks if evaluate_on == "heldout" else scale.validation_tasks
+    heldout = split[evaluate_on][:size]
     bar = _bar(progress, experiment.name, len(chosen) * len(scale.seeds) * scale.steps)
     try:
         for seed in scale.seeds:
@@ -78,7 +86,8 @@ def run_experiment(
             for seed in scale.seeds:
                 bar.set_postfix_str(f"{arm.name} seed {seed}")
                 _run_arm(
-                    experiment, scale, arm, seed, model, device, split, eval_kwargs, out, bar, keep_models
+                    experiment, scale, arm, seed, model, device, split["train"], heldout, eval_kwargs, out,
+                    bar, keep_models,
                 )
     finally:
         bar.close()
@@ -192,7 +201,8 @@ def _run_arm(
     seed: int,
     model: str,
     device: str,
-    split: dict[str, Any],
+    train_split: Sequence[str],
+    heldout: Sequence[str],
     eval_kwargs: dict[str, Any],
     out: Path,
     bar: Any,
@@ -211,8 +221,7 @@ def _run_arm(
     run_dir.mkdir(parents=True, exist_ok=True)
     evals_path = run_dir / "evals.jsonl"
     evaluated = {record["step"] for record in read_jsonl(evals_path)}
-    heldout = split["heldout"][: scale.heldout_tasks]
-    train_ids = split["train"][: scale.train_tasks]
+    train_ids = list(train_split[: scale.train_tasks])
     train_kwargs = experiment.train_env_kwargs(arm)
 
     def train_env() -> gym.Env:
@@ -363,8 +372,10 @@ def gather(experiment: Experiment, out: Path, command: str | None = None) -> dic
                 "train_env_kwargs": experiment.train_env_kwargs(arm),
                 "runs": runs,
             }
+    evaluate_on = config.get("evaluate_on", "heldout")
     train_ids = split["train"][: settings["train_tasks"]]
-    heldout_ids = split["heldout"][: settings["heldout_tasks"]]
+    size = settings["heldout_tasks" if evaluate_on == "heldout" else "validation_tasks"]
+    heldout_ids = split[evaluate_on][:size]
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "experiment": experiment.name,
@@ -381,7 +392,9 @@ def gather(experiment: Experiment, out: Path, command: str | None = None) -> dic
             "train_tasks": len(split["train"][: settings["train_tasks"]]),
             "validation_tasks": len(split["validation"]),
             "heldout_tasks": len(split["heldout"][: settings["heldout_tasks"]]),
+            "evaluated_on": evaluate_on,
             "overlap_train_heldout": len(set(train_ids) & set(heldout_ids)),
+            "evaluated_tasks": len(heldout_ids),
         },
         "evaluation": {
             "env_kwargs": {**experiment.env_kwargs, **experiment.eval_env_kwargs},
@@ -417,3 +430,34 @@ def machine() -> dict[str, Any]:
         info["torch"] = None
     return info
 
+
+
+def tune(
+    experiment: Experiment,
+    scale_name: str,
+    out: Path,
+    learning_rates: Sequence[float],
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Train the first arm with each learning rate and pick the best by *validation* success@k.
+
+    Each rate runs in ``out/lr-RATE`` with ``evaluate_on="validation"``, so the held-out tasks
+    are never looked at while choosing; ``out/tuning.json`` records every rate's final
+    validation success and the choice.
+    """
+    from feedback_gym.benchmarks.experiments.verdicts import task_rows
+
+    arm = experiment.arms[0].name
+    scores = {}
+    for rate in learning_rates:
+        results = run_experiment(
+            experiment, scale_name, out / f"lr-{rate:g}", arms=[arm], evaluate_on="validation",
+            learning_rate=rate, **kwargs,
+        )
+        rows = task_rows(results, arm, "success@k")
+        scores[f"{rate:g}"] = sum(map(sum, rows)) / sum(map(len, rows))
+    best = max(scores, key=lambda rate: scores[rate])
+    record = {"experiment": experiment.name, "scale": scale_name, "arm": arm, "split": "validation",
+              "metric": "success@k (final checkpoint)", "scores": scores, "best_learning_rate": float(best)}
+    (out / "tuning.json").write_text(json.dumps(record, indent=1) + "\n")
+    return record

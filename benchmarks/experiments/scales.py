@@ -3,8 +3,8 @@
 - ``tiny``: seconds, for the tests (with ``--model tiny-random``); shows only that the code runs.
 - ``quick``: a few minutes of CPU; what fitted on the shared, loaded machine these results were made on.
 - ``cpu`` (default): about 20 minutes on a quiet 2-core machine.
-- ``gpu``: the configuration for one GPU (more tasks, steps and seeds; about 10 minutes on an H200,
-  estimated, not yet run).
+- ``gpu``: the configuration for one GPU (more tasks, steps and a larger batch; estimated, not yet
+  run: no GPU was lent to this work).
 
 The learning rate is the one thing tuned, on the validation split (``--tune``): a short run
 cannot move a 135M model at the 1e-6 usual for long GPU runs, so the CPU scales use a larger one.
@@ -31,9 +31,9 @@ CPU = Scale(
     "from the CPU-seconds of the quick runs)",
 )
 GPU = Scale(
-    steps=200, eval_every=20, seeds=(0, 1, 2), tasks_per_step=16, group_size=8, max_new_tokens=64,
-    heldout_tasks=500, validation_tasks=200, train_tasks=20_000, learning_rate=2e-6, micro_batch_size=32,
-    minutes="about 10 minutes per experiment on one H200 (estimated; not run yet)",
+    steps=60, eval_every=10, seeds=(0, 1), tasks_per_step=16, group_size=8, max_new_tokens=64,
+    heldout_tasks=300, validation_tasks=100, train_tasks=20_000, learning_rate=5e-6, micro_batch_size=32,
+    minutes="estimated 5-10 minutes per experiment on one H200 (not run yet: no GPU was lent)",
 )
 
 

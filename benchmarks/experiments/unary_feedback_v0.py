@@ -61,7 +61,7 @@ EXPERIMENT = Experiment(
     ),
     eval_env_kwargs={"feedback": "unary", "max_turns": 3},
     # Equal generation cost: each arm stops when its rollouts have sampled this many tokens.
-    scales=standard({"tiny": 64, "quick": 600, "cpu": 2_800, "gpu": 1_200_000}),
+    scales=standard({"tiny": 64, "quick": 600, "cpu": 2_000, "gpu": 250_000}),
     judge=judge,
     can_show=(
         "Whether training on retries changes how a 135M model uses a second and third attempt "

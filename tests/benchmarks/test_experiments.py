@@ -166,3 +166,18 @@ def test_the_learns_judge_reads_the_direction_and_the_interval():
     unfinished = _results([0] * 40, [1] * 40)
     unfinished["arms"]["grpo"]["runs"]["0"]["complete"] = False
     assert judge(unfinished)["status"] == "incomplete"
+
+
+@pytest.mark.slow
+def test_tuning_evaluates_on_the_validation_split_only(tmp_path):
+    from feedback_gym.benchmarks.experiments.runner import tune
+
+    record = tune(get_experiment("learns-v0"), "tiny", tmp_path, [1e-3, 1e-4], model="tiny-random",
+                  device="cpu", progress=False, steps=1)
+    assert set(record["scores"]) == {"0.001", "0.0001"} and record["split"] == "validation"
+    assert record["best_learning_rate"] in (1e-3, 1e-4)
+    split = json.loads((tmp_path / "lr-0.001" / "split.json").read_text())
+    results = json.loads((tmp_path / "lr-0.001" / "results.json").read_text())
+    for record in results["arms"]["grpo"]["runs"]["0"]["evals"]:
+        assert set(record["task_ids"]) <= set(split["validation"])
+        assert not set(record["task_ids"]) & set(split["heldout"])
