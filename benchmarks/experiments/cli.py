@@ -43,7 +43,7 @@ def add_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--keep-models", action="store_true", help="keep checkpoints and final models")
     parser.add_argument("--report-only", action="store_true",
-                        help="redraw the plots and report.md from --out/results.json; train nothing")
+                        help="re-judge --out/results.json and redraw its plots and report.md; train nothing")
     parser.add_argument("--tune", metavar="RATES",
                         type=lambda text: tuple(float(r) for r in text.split(",")),
                         help="instead of a run: train the first arm with each learning rate (e.g. 1e-5,3e-5) "
@@ -78,7 +78,15 @@ def run(args: argparse.Namespace) -> int:
 
         from feedback_gym.benchmarks.experiments.report import write_report
 
-        for path in write_report(json.loads((out / "results.json").read_text()), out):
+        results = json.loads((out / "results.json").read_text())
+        # Derived data and the spec's own words are refreshed; the measurements are left as they are.
+        from feedback_gym.benchmarks.experiments.stats import CI_METHOD
+
+        results.update(question=experiment.question, can_show=experiment.can_show)
+        results["evaluation"]["difference_ci"] = CI_METHOD
+        results["verdict"] = experiment.judge(results)
+        (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        for path in write_report(results, out):
             print(path)
         return 0
     if args.threads:

@@ -146,6 +146,13 @@ def markdown(results: Mapping[str, Any]) -> str:
         metric = c["metric"].replace("@k", f"@{k}")
         lines.append(f"| {c['name']} | {metric} | {c['difference']:+.3f} | "
                      f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}] |")
+    comparisons = verdict.get("comparisons", [])
+    if comparisons:
+        half = (comparisons[0]["ci_high"] - comparisons[0]["ci_low"]) / 2
+        lines += ["", f"Resolution: the first comparison's interval is +-{half:.3f} wide; at this number of "
+                  "held-out tasks and seeds a smaller true difference cannot be told from zero (four times "
+                  "the tasks x seeds roughly halve the width). An interval of width 0 means every outcome "
+                  "was the same on both sides."]
     lines += [
         "",
         "## Curves",

@@ -19,7 +19,8 @@ Z_95 = 1.959963984540054
 BOOTSTRAP_RESAMPLES = 4000
 CI_METHOD = (
     "95% paired bootstrap over held-out tasks (4000 resamples; each resampled task keeps its "
-    "outcomes under every training seed)"
+    "outcomes under every training seed); when every resample gives the same difference (e.g. no "
+    "task solved on either side) Newcombe's Wilson-based interval for a difference of two rates instead"
 )
 RATE_CI_METHOD = "95% Wilson score interval over tasks x seeds x samples"
 
@@ -62,6 +63,10 @@ def paired_difference(
     draws = rng.integers(0, len(diffs), size=(BOOTSTRAP_RESAMPLES, len(diffs)))
     resampled = diffs[draws].mean(axis=1)
     low, high = np.quantile(resampled, [0.025, 0.975])
+    if np.all(resampled == resampled[0]):
+        # No spread to resample (all tasks alike): a zero-width interval would claim a precision
+        # the data do not have. Fall back to the score interval of the two pooled rates.
+        low, high = newcombe([v for row in a for v in row], [v for row in b for v in row])
     return {
         "difference": float(diffs.mean()),
         "ci_low": float(low),
@@ -70,6 +75,22 @@ def paired_difference(
         "b": float(b_means.mean()),
         "tasks": len(diffs),
     }
+
+
+def newcombe(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """Newcombe's interval for mean(a) - mean(b) from the two Wilson intervals (0/1 outcomes).
+
+    >>> [round(x, 3) for x in newcombe([0] * 16, [0] * 16)]
+    [-0.194, 0.194]
+    """
+    pa, pb = float(np.mean(a)), float(np.mean(b))
+    la, ua = wilson(int(round(sum(a))), len(a))
+    lb, ub = wilson(int(round(sum(b))), len(b))
+    difference = pa - pb
+    return (
+        difference - math.sqrt((pa - la) ** 2 + (ub - pb) ** 2),
+        difference + math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2),
+    )
 
 
 def excludes_zero(comparison: dict[str, float]) -> int:

@@ -10,6 +10,7 @@ unary feedback and three attempts: success@1 (first attempt) and success@3.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from feedback_gym.benchmarks.experiments import verdicts
@@ -34,10 +35,20 @@ def judge(results: Mapping[str, Any]) -> dict[str, Any]:
         status = verdicts.INCONCLUSIVE
     if not verdicts.complete(results, (MULTI, SINGLE)):
         status = verdicts.INCOMPLETE
-    summary = (
-        f"At equal generated tokens, {verdicts.describe(multi_k)}; {verdicts.describe(multi_1)}. "
-        f"Paper: up to +14% multi-turn accuracy, single-turn kept."
+    tokens = {arm: verdicts.mean_tokens(results, arm) for arm in (MULTI, SINGLE)}
+    equal = abs(tokens[MULTI] - tokens[SINGLE]) <= 0.25 * max(tokens.values(), default=0)
+    cost = (
+        "at about equal generated tokens"
+        if equal
+        else "NOT at equal generated tokens (an arm hit its step cap before the token budget)"
     )
+    summary = (
+        f"Trained {cost}: {tokens[MULTI]:.0f} ({MULTI}) vs {tokens[SINGLE]:.0f} ({SINGLE}) tokens per seed. "
+        f"{verdicts.describe(multi_k)}; {verdicts.describe(multi_1)}. "
+        "Paper: up to +14% multi-turn accuracy, single-turn kept."
+    )
+    if not equal and status == verdicts.REPRODUCED:
+        status = verdicts.INCONCLUSIVE
     return {"status": status, "summary": summary, "comparisons": [multi_k, multi_1, *gains]}
 
 
@@ -60,12 +71,17 @@ EXPERIMENT = Experiment(
         Arm(SINGLE, "GRPO on single attempts (no feedback at all)", {"max_turns": 1}),
     ),
     eval_env_kwargs={"feedback": "unary", "max_turns": 3},
-    # Equal generation cost: each arm stops when its rollouts have sampled this many tokens.
-    scales=standard({"tiny": 64, "quick": 600, "cpu": 2_000, "gpu": 250_000}),
+    # Equal generation cost: each arm stops when its rollouts have sampled this many tokens; the step
+    # cap is three times the standard one, so that single attempts (fewer tokens per step) reach it too.
+    scales={
+        name: replace(scale, steps=3 * scale.steps)
+        for name, scale in standard({"tiny": 64, "quick": 600, "cpu": 2_000, "gpu": 250_000}).items()
+    },
     judge=judge,
     can_show=(
         "Whether training on retries changes how a 135M model uses a second and third attempt "
-        "(retrying with a different answer rather than repeating itself). With ~100 held-out tasks "
-        "and two seeds only a difference of about 10 points or more can be told from zero."
+        "(retrying with a different answer rather than repeating itself). It cannot show UFO's "
+        "effect size: that needs a model that solves a fair share of tasks before training, and "
+        "hundreds of held-out tasks (see the resolution line above)."
     ),
 )

@@ -88,3 +88,9 @@ def describe(comparison: Mapping[str, Any]) -> str:
         f"{comparison['name']}, {comparison['metric']}: {comparison['difference']:+.3f} "
         f"(95% CI {comparison['ci_low']:+.3f} to {comparison['ci_high']:+.3f})"
     )
+
+
+def mean_tokens(results: Mapping[str, Any], arm: str) -> float:
+    """Generated training tokens of ``arm``, averaged over its seeds."""
+    runs = results["arms"][arm]["runs"].values()
+    return sum(run["train"]["generated_tokens"] for run in runs) / max(1, len(runs))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -181,3 +182,26 @@ def test_tuning_evaluates_on_the_validation_split_only(tmp_path):
     for record in results["arms"]["grpo"]["runs"]["0"]["evals"]:
         assert set(record["task_ids"]) <= set(split["validation"])
         assert not set(record["task_ids"]) & set(split["heldout"])
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "experiments"
+
+
+@pytest.mark.parametrize("folder", sorted(p.parent.name for p in DOCS.glob("*/results.json")))
+def test_the_committed_reports_are_renderings_of_their_results(folder, tmp_path):
+    from feedback_gym.benchmarks.experiments.report import markdown
+
+    results = json.loads((DOCS / folder / "results.json").read_text())
+    assert results["split"]["overlap_train_heldout"] == 0
+    assert (DOCS / folder / "report.md").read_text() == markdown(results)
+    for plot in ("success_vs_steps.png", "success_vs_tokens.png"):
+        assert (DOCS / folder / plot).read_bytes()[:8] == PNG_MAGIC
+
+
+def test_the_docs_index_table_is_generated_from_the_committed_results(tmp_path):
+    from feedback_gym.benchmarks.experiments.report import INDEX_END, INDEX_START, index_table
+
+    text = (DOCS / "index.md").read_text()
+    block = text.split(INDEX_START, 1)[1].split(INDEX_END, 1)[0].strip()
+    folders = sorted(p.parent for p in DOCS.glob("*/results.json"))
+    assert block == (index_table(folders) if folders else "")
