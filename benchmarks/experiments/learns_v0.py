@@ -2,7 +2,8 @@
 
 The premise of the suite, tested end to end: SmolLM2-135M-Instruct trains with the reference
 trainer (multi-turn GRPO) on the train split of an easy Countdown (three numbers up to 12, + - *;
-two attempts with rule-by-rule ``tests`` feedback), and every kept checkpoint plays the held-out
+two attempts with rule-by-rule ``tests`` feedback; reward: the share of the three rules met), and
+every kept checkpoint plays the held-out
 split, tasks whose prompts never appear in training. The gain is the final checkpoint minus the
 untrained model, paired by task and seed, with a bootstrap interval over tasks.
 """
@@ -53,8 +54,9 @@ EXPERIMENT = Experiment(
     scales=standard(),
     judge=judge,
     can_show=(
-        "At the CPU scale a few dozen updates on ~100 training tasks can move a 135M model's answer "
-        "format and habits (answer tags, short expressions); that is most of what a gain here can be. "
-        "It cannot show gains in arithmetic search ability, which needs the GPU scale."
+        "At the CPU scales a handful of updates can move a 135M model's answer format and habits "
+        "(short replies, answer tags); that is most of what a gain here can be, and the shaped reward "
+        "can be met by habits that solve nothing (a bare number is a valid expression). It cannot show "
+        "gains in arithmetic search, which need the GPU scale (docs/experiments/index.md)."
     ),
 )

@@ -140,6 +140,14 @@ def markdown(results: Mapping[str, Any]) -> str:
             f"{_pooled(runs, -1, 'success@1')} | {_pooled(runs, 0, 'success@k')} | "
             f"{_pooled(runs, -1, 'success@k')} |"
         )
+    lines.append("")
+    for arm, record in results["arms"].items():
+        by_seed = ", ".join(
+            f"seed {seed}: {run['evals'][0]['success@k']['rate']:.3f} -> "
+            f"{run['evals'][-1]['success@k']['rate']:.3f}"
+            for seed, run in record["runs"].items()
+        )
+        lines.append(f"- {arm}, success@{k} by seed (untrained -> final): {by_seed}.")
     lines += ["", "## Comparisons (paired by held-out task)", "",
               "| comparison | metric | difference | 95% CI |", "|---|---|---|---|"]
     for c in verdict.get("comparisons", []):
