@@ -205,3 +205,14 @@ def test_the_docs_index_table_is_generated_from_the_committed_results(tmp_path):
     block = text.split(INDEX_START, 1)[1].split(INDEX_END, 1)[0].strip()
     folders = sorted(p.parent for p in DOCS.glob("*/results.json"))
     assert block == (index_table(folders) if folders else "")
+
+
+def test_the_gpu_script_is_valid_bash_and_runs_every_experiment():
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "experiments" / "gpu_all.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    loop = next(line for line in text.splitlines() if line.startswith("for name in"))
+    assert loop.split(" in ", 1)[1].rstrip("; do").split() == list(EXPERIMENTS)
+    assert "--scale gpu" in text and "feedback_gym.agents.gpu_benchmark" in text and "timeout" in text
