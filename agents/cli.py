@@ -26,6 +26,10 @@ HELP = {
     "kl_coef": "KL penalty to the frozen start model (0: no reference model)",
     "resume": "continue from the newest checkpoint in --out",
     "vectorization_mode": "sync, or async to run environments in subprocesses",
+    "refinement_samples": "Critique-GRPO: replies after feedback join the group as samples of their own",
+    "refinement_context": "a refinement sample follows the original prompt only, or the whole transcript",
+    "refinement_shaping": "Critique-GRPO's gamma: p/(p+gamma) on refinement tokens (0: clipped ratio)",
+    "reflection_memory": "Reflexion: the policy's reflection on a failed episode opens its task's next ones",
 }
 
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from feedback_gym.agents.policy import Conversation, Reply
-from feedback_gym.errors import ConfigError, FeedbackGymError
+from feedback_gym.errors import ConfigError, FeedbackGymError, require_int, require_positive_number
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
@@ -41,7 +41,13 @@ class OpenAIEndpointPolicy:
         max_concurrency: requests in flight at once.
         logprobs: ask for token log-probabilities (when the server supports them).
         seed: sent with each request (servers that support it sample reproducibly).
+
+    A conversation ending with an assistant turn (an in-place edit's prefix) is sent as it is, with
+    vLLM's ``continue_final_message`` (and ``add_generation_prompt: false``), so the server continues
+    that text (``continues_prefix``); feedback-gym's own server does the same.
     """
+
+    continues_prefix = True
 
     def __init__(
         self,
@@ -59,8 +65,10 @@ class OpenAIEndpointPolicy:
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must start with http:// or https://; got {base_url!r}")
-        if max_tokens < 1 or max_concurrency < 1 or retries < 0 or timeout <= 0:
-            raise ConfigError("max_tokens and max_concurrency must be >= 1, retries >= 0, timeout > 0")
+        require_int("max_tokens", max_tokens, minimum=1)
+        require_int("max_concurrency", max_concurrency, minimum=1)
+        require_int("retries", retries, minimum=0)
+        require_positive_number("timeout", timeout)
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
         self.max_tokens = max_tokens
@@ -100,6 +108,8 @@ class OpenAIEndpointPolicy:
         }
         if self.logprobs:
             body["logprobs"] = True
+        if len(conversation) > 1 and conversation[-1]["role"] == "assistant":
+            body.update(continue_final_message=True, add_generation_prompt=False)
         if self.seed is not None:
             body["seed"] = self.seed
         answer = self._request("POST", "/chat/completions", body)

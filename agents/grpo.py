@@ -8,6 +8,12 @@ Each step:
 2. **Advantages.** An episode's advantage is its return minus the mean return of its group,
    divided by the group's standard deviation (GRPO; ``scale_rewards=False`` keeps the raw
    difference, as in Dr. GRPO). Every token the policy sampled in the episode gets that advantage.
+   With ``refinement_samples`` (Critique-GRPO), every reply after the first (a refinement made
+   after the environment's critique) is a sample of its own: it joins its task's group next to
+   the first replies, with its own reward (its turn's) and its own advantage; ``refinement_context``
+   says whether it is trained after the original prompt only (the paper) or after the whole
+   transcript, and ``refinement_shaping`` (the paper's gamma) replaces the clipped ratio on its
+   tokens by the shaping ``p / (p + gamma)`` that lifts the low-probability tokens of a refinement.
 3. **Update.** The clipped policy-gradient loss of PPO over the policy's own tokens only; the
    prompt and the environment's feedback are in the context but masked out of the loss. An
    optional KL penalty (the k3 estimator) keeps the policy near a frozen copy of the start model.
@@ -37,6 +43,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from feedback_gym.agents.memory import MemoryStore, ReflectionMemory
 from feedback_gym.agents.policy import make_policy
 from feedback_gym.agents.rollout import Episode, collect_episodes, make_rollout_envs
 from feedback_gym.agents.train_args import TRAINABLE_SPECS, Args
@@ -67,6 +74,70 @@ def group_advantages(
     if scale:
         centred = centred / (groups.std(axis=1, keepdims=True) + eps)
     return centred.reshape(-1)
+
+
+def grouped_advantages(
+    rewards: Sequence[float], groups: Sequence[int], scale: bool = True, eps: float = 1e-4
+) -> np.ndarray:
+    """:func:`group_advantages` for groups of any size, named by ``groups`` (one id per reward).
+
+    >>> grouped_advantages([1.0, 0.0, 0.0, 1.0, 1.0], [0, 0, 0, 1, 1], scale=False).round(3).tolist()
+    [0.667, -0.333, -0.333, 0.0, 0.0]
+    """
+    values = np.asarray(rewards, dtype=np.float64)
+    ids = np.asarray(groups)
+    out = np.zeros_like(values)
+    for group in np.unique(ids):
+        members = ids == group
+        centred = values[members] - values[members].mean()
+        out[members] = centred / (values[members].std() + eps) if scale else centred
+    return out
+
+
+def split_refinements(
+    episodes: Sequence[Episode], context: str = "prompt", shaped: bool = False
+) -> list[Episode]:
+    """Each episode's replies as samples of their own: the first reply, then every refinement.
+
+    A sample keeps the tokens before its reply as context (the original prompt only when
+    ``context="prompt"``, as Critique-GRPO trains refinements; the whole transcript before it when
+    ``"transcript"``) and only its reply in the policy mask; its reward is its own turn's. Refinement
+    samples are marked ``shaped`` when the shaping is on.
+
+    >>> e = Episode("t", 0, token_ids=[1, 2, 3, 9, 4, 5], policy_mask=[0, 1, 1, 0, 1, 1],
+    ...             logprobs=[0.0] * 6, rewards=[0.0, 1.0], turn_spans=[(1, 3), (4, 6)], solved=True)
+    >>> [(s.token_ids, s.policy_mask, s.rewards) for s in split_refinements([e])]
+    [([1, 2, 3], [0, 1, 1], [0.0]), ([1, 4, 5], [0, 1, 1], [1.0])]
+    >>> split_refinements([e], "transcript")[1].token_ids
+    [1, 2, 3, 9, 4, 5]
+    """
+    if context not in ("prompt", "transcript"):
+        raise ConfigError(f"refinement_context must be 'prompt' or 'transcript'; got {context!r}")
+    samples = []
+    for episode in episodes:
+        spans = episode.turn_spans[: len(episode.rewards)]
+        if not spans:
+            samples.append(episode)
+            continue
+        prompt_end = spans[0][0]
+        for turn, (start, end) in enumerate(spans):
+            before = prompt_end if context == "prompt" else start
+            keep = list(range(before)) + list(range(start, end))
+            sample = Episode(
+                task_id=episode.task_id,
+                group=episode.group,
+                token_ids=[episode.token_ids[i] for i in keep],
+                policy_mask=[0] * before + [1] * (end - start),
+                logprobs=[0.0] * before + episode.logprobs[start:end],
+                rewards=[episode.rewards[turn]],
+                messages=episode.messages,
+                solved=episode.rewards[turn] > 0 and turn == len(spans) - 1 and episode.solved,
+                cut=episode.cut,
+                turn_spans=[(before, before + end - start)],
+                shaped=shaped and turn > 0,
+            )
+            samples.append(sample)
+    return samples
 
 
 def pad_episodes(episodes: Sequence[Episode], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -134,6 +205,8 @@ def clipped_pg_loss(
     normalizer: float,
     ref_logprobs: torch.Tensor | None = None,
     kl_coef: float = 0.0,
+    shaped: torch.Tensor | None = None,
+    shaping_gamma: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """PPO's clipped surrogate (plus an optional k3 KL penalty) summed over policy tokens / ``normalizer``.
 
@@ -149,10 +222,17 @@ def clipped_pg_loss(
         normalizer: how many policy tokens the whole batch has (across micro-batches).
         ref_logprobs: log-probs under the frozen reference model, for the KL penalty.
         kl_coef: the penalty's weight.
+        shaped: (batch,) 1 for rows trained with Critique-GRPO's shaping ``p / (p + gamma)`` (the
+            probability ``p`` of each token under the current policy) instead of the clipped ratio.
+        shaping_gamma: the shaping's gamma (> 0 when any row is shaped).
     """
     ratio = torch.exp(logprobs - old_logprobs)
     advantage = advantages[:, None]
     surrogate = torch.minimum(ratio * advantage, torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * advantage)
+    if shaped is not None and shaping_gamma > 0 and bool(shaped.any()):
+        probability = torch.exp(logprobs)
+        shaping = probability / (probability + shaping_gamma) * advantage
+        surrogate = torch.where(shaped[:, None].bool(), shaping, surrogate)
     per_token = -surrogate
     kl = torch.zeros_like(logprobs)
     if ref_logprobs is not None and kl_coef > 0:
@@ -261,6 +341,8 @@ def train(
 
     # The environments: one vector env holding every episode of a step.
     num_envs = args.tasks_per_step * args.group_size
+    if args.reflection_memory:  # Reflexion: the live policy reflects; every copy shares one memory
+        env_factory = with_memory(env_factory or (lambda: gym.make(args.env, **args.env_kwargs)), policy)
     if env_factory is not None:
         envs = make_rollout_envs(env_factory, num_envs, vectorization_mode=args.vectorization_mode)
     else:
@@ -291,11 +373,20 @@ def train(
                 max_transcript_tokens=args.max_transcript_tokens,
             )
 
-            # 2. Advantages from group-normalised returns.
-            rewards = np.array([e.reward for e in episodes])
-            advantages = torch.tensor(
-                group_advantages(rewards, args.group_size, args.scale_rewards), dtype=torch.float32
-            )
+            # 2. Advantages from group-normalised returns (refinements as samples of their own).
+            played = episodes
+            if args.refinement_samples:
+                episodes = split_refinements(played, args.refinement_context, args.refinement_shaping > 0)
+                rewards = np.array([e.reward for e in episodes])
+                advantages = torch.tensor(
+                    grouped_advantages(rewards, [e.group for e in episodes], args.scale_rewards),
+                    dtype=torch.float32,
+                )
+            else:
+                rewards = np.array([e.reward for e in episodes])
+                advantages = torch.tensor(
+                    group_advantages(rewards, args.group_size, args.scale_rewards), dtype=torch.float32
+                )
             normalizer = max(1, sum(e.policy_tokens for e in episodes))
 
             # 3. Update: clipped PG over micro-batches, gradients accumulated into one optimizer step.
@@ -339,6 +430,8 @@ def train(
                         normalizer,
                         batch.get("ref_logprobs"),
                         args.kl_coef,
+                        torch.tensor([episodes[i].shaped for i in chunk], device=policy.device),
+                        args.refinement_shaping,
                     )
                     loss.backward()
                     totals["loss"] += float(loss.detach()) / args.epochs
@@ -358,12 +451,15 @@ def train(
             )
             metrics = {
                 "step": step,
-                "reward_mean": float(rewards.mean()),
-                "reward_std": float(rewards.std()),
-                "solved_rate": float(np.mean([e.solved for e in episodes])),
-                "turns_mean": float(np.mean([e.turns for e in episodes])),
-                "cut_rate": float(np.mean([e.cut for e in episodes])),
+                "reward_mean": float(np.mean([e.reward for e in played])),
+                "reward_std": float(np.std([e.reward for e in played])),
+                "solved_rate": float(np.mean([e.solved for e in played])),
+                "turns_mean": float(np.mean([e.turns for e in played])),
+                "cut_rate": float(np.mean([e.cut for e in played])),
+                "samples": len(episodes),
+                "refinement_samples": len(episodes) - len(played) if args.refinement_samples else 0,
                 "policy_tokens": int(normalizer),
+                **rollout_tokens(played),
                 "transcript_tokens_mean": float(np.mean([len(e.token_ids) for e in episodes])),
                 **totals,
                 "grad_norm": grad_norm,
@@ -376,7 +472,7 @@ def train(
             }
             _log(metrics_path, metrics, writer)
             with transcripts_path.open("a") as handle:
-                for episode in episodes[: args.transcripts_per_step]:
+                for episode in played[: args.transcripts_per_step]:
                     handle.write(json.dumps({"step": step, **episode.to_json()}) + "\n")
             if progress is not None:
                 progress.update(1)
@@ -400,6 +496,30 @@ def train(
     policy.model.save_pretrained(final)
     policy.tokenizer.save_pretrained(final)
     return metrics
+
+
+def rollout_tokens(episodes: Sequence[Episode]) -> dict[str, Any]:
+    """Prompt and total (prompt + sampled) tokens of a rollout, and the total per solved task.
+
+    >>> e = [Episode("t", 0, policy_mask=[0, 1, 1], prompt_tokens=5, solved=True), Episode("t", 0)]
+    >>> rollout_tokens(e)
+    {'prompt_tokens': 5, 'total_tokens': 7, 'total_tokens_per_solved': 7.0}
+    """
+    prompt = sum(e.prompt_tokens for e in episodes)
+    total = prompt + sum(e.policy_tokens for e in episodes)
+    solved = sum(e.solved for e in episodes)
+    return {"prompt_tokens": prompt, "total_tokens": total,
+            "total_tokens_per_solved": total / solved if solved else None}
+
+
+def with_memory(factory: Callable[[], gym.Env], reflector: Any) -> Callable[[], gym.Env]:
+    """``factory``'s envs wrapped in :class:`ReflectionMemory`, all sharing one store."""
+    store = MemoryStore()
+
+    def make() -> gym.Env:
+        return ReflectionMemory(factory(), reflector=reflector, store=store)
+
+    return make
 
 
 def _log(path: Path, metrics: dict[str, Any], writer: Any) -> None:

@@ -24,6 +24,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from feedback_gym.errors import ConfigError, missing_dependency
 
@@ -63,9 +64,18 @@ def _require_transformers() -> None:
             raise missing_dependency(module, extra)
 
 
-def _publish(build_dir: Path, target: Path) -> Path:
-    """Move a finished build into place; if another process won the race, keep theirs."""
+def _save_and_publish(model: Any, tokenizer: Any, target: Path) -> Path:
+    """Save a model whose generation stops at the tokenizer's EOS (padding with its pad) at ``target``.
+
+    The files are written to a fresh directory beside ``target`` and moved into place in one rename,
+    so a concurrent reader never sees half a model; if another process won the race, theirs is kept.
+    """
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
     target.parent.mkdir(parents=True, exist_ok=True)
+    build_dir = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    model.save_pretrained(build_dir)
+    tokenizer.save_pretrained(build_dir)
     try:
         os.rename(build_dir, target)
     except OSError:
@@ -135,13 +145,7 @@ def tiny_random_path(seed: int = 0, n_layer: int = 2, n_embd: int = 64, n_positi
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = GPT2LMHeadModel(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    target.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-    model.save_pretrained(build)
-    tokenizer.save_pretrained(build)
-    return _publish(build, target)
+    return _save_and_publish(model, tokenizer, target)
 
 
 def smollm2_gguf_path() -> Path:
@@ -183,10 +187,4 @@ def smollm2_path() -> Path:
     if unexpected or [key for key in missing if "lm_head" not in key]:
         raise RuntimeError(f"GGUF conversion mismatch: missing {missing}, unexpected {unexpected}")
     rebuilt.tie_weights()
-    rebuilt.generation_config.pad_token_id = tokenizer.pad_token_id
-    rebuilt.generation_config.eos_token_id = tokenizer.eos_token_id
-    target.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
-    rebuilt.save_pretrained(build)
-    tokenizer.save_pretrained(build)
-    return _publish(build, target)
+    return _save_and_publish(rebuilt, tokenizer, target)

@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from feedback_gym.agents.policy import Policy, Reply
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -231,8 +231,9 @@ def serve(
             raise ConfigError(
                 f"the policy server binds to loopback only (127.0.0.1, ::1, localhost); got {host!r}"
             )
-    if max_batch < 1 or batch_wait < 0:
-        raise ConfigError(f"max_batch must be >= 1 and batch_wait >= 0; got {max_batch}, {batch_wait}")
+    require_int("max_batch", max_batch, minimum=1)
+    if batch_wait < 0:
+        raise ConfigError(f"batch_wait must be >= 0 seconds; got {batch_wait}")
     model = model or getattr(policy, "name", "policy")
     batcher = _Batcher(policy, max_batch, batch_wait)
     server_class = ThreadingHTTPServer

@@ -10,7 +10,10 @@ The turns are those of :mod:`feedback_gym.conversation`, built from the observat
 the benchmark runner shows them (so feedback a wrapper adds reaches both).
 
 Transcripts are token-in/token-out: the policy continues the exact token ids of its transcript,
-and the environment's feedback is appended as the tokens of a chat-template user turn. Nothing is
+and the environment's feedback is appended as the tokens of a chat-template user turn. When the
+feedback edited the previous answer in place (``info["assistant_prefix"]``), the prefix's tokens
+follow the assistant header as context (policy mask 0), the policy continues them, and the env is
+sent prefix + continuation. Nothing is
 re-tokenised, so the tokens a trainer scores are the tokens that were sampled, and
 ``policy_mask`` says which of them the policy produced (1) and which came from the prompt or the
 environment (0).
@@ -30,7 +33,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from feedback_gym.conversation import fed_back, opening, replied
+from feedback_gym.conversation import assistant_prefix, fed_back, opening, replied
 from feedback_gym.env import GIVE_UP_ACTION
 from feedback_gym.errors import ConfigError
 
@@ -51,6 +54,10 @@ class Episode:
         messages: the same transcript as chat messages (for logs and transcripts).
         solved: whether the episode solved its task.
         cut: whether the transcript hit ``max_transcript_tokens`` before the episode ended.
+        turn_spans: ``(start, end)`` token positions of each reply (what a refinement sample keeps).
+        shaped: a refinement sample trained with Critique-GRPO's shaping instead of the clipped ratio.
+        prompt_tokens: the context tokens the policy read, summed over its replies (what a server
+            would bill as prompt tokens; with :attr:`policy_tokens`, the episode's total tokens).
     """
 
     task_id: str
@@ -62,6 +69,9 @@ class Episode:
     messages: list[dict[str, str]] = field(default_factory=list)
     solved: bool = False
     cut: bool = False
+    turn_spans: list[tuple[int, int]] = field(default_factory=list)
+    shaped: bool = False
+    prompt_tokens: int = 0
 
     @property
     def reward(self) -> float:
@@ -158,6 +168,10 @@ class ChatTurns:
         text = feedback_turn_text(self._render, feedback, self._stop_texts, reply_finished)
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def prefix_ids(self, prefix: str) -> list[int]:
+        """The tokens of an in-place edit's prefix, placed after the assistant header as context."""
+        return self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
+
     def _render(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
         if self.policy.system_prompt:
             messages = [{"role": "system", "content": self.policy.system_prompt}, *messages]
@@ -186,7 +200,9 @@ class KeepScalarInfo(gym.Wrapper):
 
 
 def _scalars(info: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in info.items() if isinstance(v, str | int | float | bool | np.number)}
+    kept = {k: v for k, v in info.items() if isinstance(v, str | int | float | bool | np.number)}
+    kept["assistant_prefix"] = assistant_prefix(info)  # always a str, so vector envs merge it
+    return kept
 
 
 def _wrapped(factory: Callable[[], gym.Env]) -> Callable[[], gym.Env]:
@@ -231,6 +247,15 @@ def make_rollout_envs(
         raise ConfigError("env_kwargs only apply to a registered id; bind them into the constructor instead")
     vector_class = gym.vector.AsyncVectorEnv if vectorization_mode == "async" else gym.vector.SyncVectorEnv
     return vector_class([_wrapped(env)] * num_envs, **vector_kwargs)
+
+
+def _prefix_at(info: dict[str, Any], index: int) -> str:
+    """Sub-env ``index``'s assistant prefix from a vector env's merged info (``""`` when none)."""
+    values = info.get("assistant_prefix")
+    if values is None or not info.get("_assistant_prefix", np.ones(index + 1, dtype=bool))[index]:
+        return ""
+    value = values[index]
+    return value if isinstance(value, str) else ""
 
 
 @dataclass
@@ -289,6 +314,7 @@ def collect_episodes(
         episode.cut = len(episode.token_ids) >= limit
         episodes.append(episode)
     active = np.array([not e.cut for e in episodes], dtype=bool)
+    prefixes = [""] * num_envs  # in-place edits the next reply continues
     while active.any():
         playing = np.flatnonzero(active)
         tick = time.perf_counter()
@@ -296,8 +322,12 @@ def collect_episodes(
         generate_seconds += time.perf_counter() - tick
         actions = [GIVE_UP_ACTION] * num_envs
         for i, generation in zip(playing, generations, strict=True):
+            start = len(episodes[i].token_ids)
+            episodes[i].prompt_tokens += start
             episodes[i].extend(generation.token_ids, from_policy=True, logprobs=generation.logprobs)
-            actions[i] = policy.tokenizer.decode(generation.token_ids, skip_special_tokens=True)
+            episodes[i].turn_spans.append((start, len(episodes[i].token_ids)))
+            actions[i] = prefixes[i] + policy.tokenizer.decode(generation.token_ids, skip_special_tokens=True)
+            prefixes[i] = ""
             episodes[i].messages = replied(episodes[i].messages, actions[i])
         tick = time.perf_counter()
         observations, rewards, terminated, truncated, info = envs.step(tuple(actions))
@@ -312,6 +342,9 @@ def collect_episodes(
             episode.messages = fed_back(episode.messages, observations[i])
             before = len(episode.token_ids)
             episode.extend(turns.feedback_ids(observations[i], generation.finished), from_policy=False)
+            prefixes[i] = _prefix_at(info, i)
+            if prefixes[i]:
+                episode.extend(turns.prefix_ids(prefixes[i]), from_policy=False)
             if len(episode.token_ids) >= limit:
                 # No reply follows, so the feedback tokens would only lengthen the training pass.
                 episode.truncate(before)

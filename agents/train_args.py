@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int
 
 #: Policy specs the trainer can update (a transformers model it holds the weights of).
 TRAINABLE_SPECS = ("smollm2", "tiny-random", "hf")
@@ -51,6 +51,14 @@ class Args:
     """Weight of the KL penalty to the frozen start model (0 = no reference model is kept)."""
     scale_rewards: bool = True
     """Divide advantages by the group's standard deviation."""
+    refinement_samples: bool = False
+    """Critique-GRPO: every reply after feedback joins its task's group as a sample of its own."""
+    refinement_context: str = "prompt"
+    """What a refinement sample is trained after: ``prompt`` (the paper) or ``transcript``."""
+    refinement_shaping: float = 0.0
+    """Critique-GRPO's shaping gamma on refinement tokens (``p / (p + gamma)``; 0 = clipped ratio)."""
+    reflection_memory: bool = False
+    """Reflexion: the live policy reflects on each failed episode; its task's next episodes open with it."""
     epochs: int = 1
     """Passes over each rollout batch (> 1 makes the ratio and clipping matter)."""
     micro_batch_size: int = 8
@@ -81,15 +89,21 @@ class Args:
             "keep_checkpoints",
         )
         for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be an int >= 1; got {value!r}")
+            require_int(name, getattr(self, name), minimum=1)
         if self.group_size < 2:
             raise ConfigError("group_size must be >= 2: the group mean is the baseline")
         if not (
             self.learning_rate > 0 and 0 < self.clip_eps < 1 and self.kl_coef >= 0 and self.temperature > 0
         ):
             raise ConfigError("need learning_rate > 0, 0 < clip_eps < 1, kl_coef >= 0 and temperature > 0")
+        if self.refinement_context not in ("prompt", "transcript"):
+            raise ConfigError(
+                f"refinement_context must be 'prompt' or 'transcript'; got {self.refinement_context!r}"
+            )
+        if not self.refinement_shaping >= 0 or (self.refinement_shaping > 0 and not self.refinement_samples):
+            raise ConfigError("refinement_shaping must be >= 0 and needs refinement_samples=True")
+        if self.reflection_memory and self.vectorization_mode != "sync":
+            raise ConfigError("reflection_memory needs vectorization_mode='sync' (the live policy reflects)")
         if self.vectorization_mode not in ("sync", "async"):
             raise ConfigError(
                 f"vectorization_mode must be 'sync' or 'async'; got {self.vectorization_mode!r}"

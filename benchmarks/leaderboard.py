@@ -80,6 +80,9 @@ _METRIC_COLUMNS = (
     Column("tokens_per_episode", "tokens/episode", fmt_number, "tokens the policy generated per episode"),
     Column("tokens_per_solved", "tokens/solved", fmt_number,
            "tokens the policy generated, over all episodes, per solved task"),
+    Column("total_tokens_per_solved", "total tokens/solved", fmt_number,
+           "prompt + generated tokens (each turn's whole conversation read), over all episodes, "
+           "per solved task"),
     Column("episodes", "episodes", fmt_number, "completed multi-turn episodes"),
     Column("errors", "errors", fmt_number, "episodes that ended in an error (counted as not solved)"),
 )
@@ -172,6 +175,7 @@ def env_rows(summaries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "friction_rate": multi.get("friction_rate"),
                 "tokens_per_episode": multi.get("tokens_per_episode"),
                 "tokens_per_solved": multi.get("tokens_per_solved"),
+                "total_tokens_per_solved": multi.get("total_tokens_per_solved"),
                 "episodes": multi.get("episodes", 0),
                 "errors": env.get("errors", 0),
             })

@@ -17,11 +17,22 @@ from typing import Any
 from feedback_gym.metrics import aggregate_metrics, episode_metrics, record_from_info, with_tokens
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) of ``values``, nearest rank: always one of the measured values.
+
+    >>> percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5), percentile([1.0, 2.0], 0.95)
+    (3.0, 2.0)
+    """
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
 def record_metrics(turns: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The metrics of one multi-turn episode from its turn records (``{"action", "reward", "info", ...}``).
 
-    ``tokens`` counts the policy's generated tokens (``completion_tokens``); ``prompt_tokens`` is
-    kept beside it. Both are ``None`` unless the policy reported them on every turn.
+    ``tokens`` counts the policy's generated tokens (``completion_tokens``); ``prompt_tokens`` the
+    tokens it read (each turn's whole conversation, as a server bills it), and ``total_tokens`` both
+    (the In-Place Feedback paper's measure). Each is ``None`` unless the policy reported it on every turn.
 
     >>> from feedback_gym.metrics import TurnRecord, episode_metrics
     >>> env_metrics = episode_metrics([TurnRecord("2", False), TurnRecord("2", False),
@@ -33,6 +44,8 @@ def record_metrics(turns: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     >>> m = record_metrics(turns)
     >>> m["turns_to_solve"], m["friction_events"], m["tokens"], m["prompt_tokens"], m["return"]
     (3, 1, 15, 90, 1.0)
+    >>> m["total_tokens"]
+    105
     """
     if not turns:
         raise ValueError("an episode needs at least one turn to have metrics")
@@ -47,12 +60,49 @@ def record_metrics(turns: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         metrics = episode_metrics(records, max_turns)
     prompt = [_count(t.get("prompt_tokens")) for t in turns]
     metrics["prompt_tokens"] = None if any(p is None for p in prompt) else sum(prompt)  # type: ignore[arg-type]
+    metrics["total_tokens"] = _sum_known(metrics["prompt_tokens"], metrics.get("tokens"))
     metrics["return"] = float(sum(float(t.get("reward", 0.0)) for t in turns))
     return metrics
 
 
 def _count(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _sum_known(*values: Any) -> int | None:
+    """The sum, or ``None`` when any value is unknown."""
+    return None if any(v is None for v in values) else int(sum(values))
+
+
+def turn_tokens(turns: Sequence[Mapping[str, Any]]) -> dict[str, int | None]:
+    """Completion (``tokens``), prompt and total tokens of turn records (``None`` where any is unknown).
+
+    >>> turn_tokens([{"completion_tokens": 5, "prompt_tokens": 20},
+    ...              {"completion_tokens": 4, "prompt_tokens": 30}])
+    {'tokens': 9, 'prompt_tokens': 50, 'total_tokens': 59}
+    """
+    completion = _sum_known(*(t.get("completion_tokens") for t in turns))
+    prompt = _sum_known(*(t.get("prompt_tokens") for t in turns))
+    return {"tokens": completion, "prompt_tokens": prompt, "total_tokens": _sum_known(completion, prompt)}
+
+
+def token_totals(metrics: Sequence[Mapping[str, Any]], solved: int) -> dict[str, Any]:
+    """Prompt, completion and total tokens over episodes, per episode and per solved task.
+
+    >>> t = token_totals([{"tokens": 10, "prompt_tokens": 30}, {"tokens": 5, "prompt_tokens": 15}], 1)
+    >>> t["total_tokens"], t["total_tokens_per_episode"], t["total_tokens_per_solved"]
+    (60, 30.0, 60.0)
+    """
+    prompt = [m.get("prompt_tokens") for m in metrics]
+    completion = [m.get("tokens") for m in metrics]
+    prompt_total = _sum_known(*prompt) if prompt else None
+    total = _sum_known(prompt_total, *completion) if prompt_total is not None else None
+    return {
+        "prompt_tokens": prompt_total,
+        "total_tokens": total,
+        "total_tokens_per_episode": ratio(total, len(metrics)) if total is not None else None,
+        "total_tokens_per_solved": ratio(total, solved) if total is not None else None,
+    }
 
 
 def aggregate_multi_turn(metrics: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -85,7 +135,14 @@ def aggregate_multi_turn(metrics: Sequence[Mapping[str, Any]]) -> dict[str, Any]
         "mean_reward": mean(m.get("return") for m in metrics),
         "tokens": total,
         "tokens_per_episode": ratio(total, len(metrics)) if total is not None else None,
+        **token_totals(metrics, sum(bool(m.get("solved")) for m in metrics)),
     })
+    trials = [list(m["trials"]) for m in metrics if m.get("trials")]
+    if trials:  # Reflexion: the share of tasks solved within k trials, k = 1..n
+        horizon = max(len(t) for t in trials)
+        result["success_by_trial"] = [
+            sum(any(t[: k + 1]) for t in trials) / len(trials) for k in range(horizon)
+        ]
     return result
 
 

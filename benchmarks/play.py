@@ -12,6 +12,11 @@ Failures are contained per episode: an environment that cannot be built or reset
 raises, a step whose checker failed (an ``internal_error`` verdict: the zero it scores is not the
 agent's), or a policy that fails on one conversation marks that episode as an error and the rest of
 the batch goes on.
+
+In-place edit feedback (``info["assistant_prefix"]``) is continued by policies that say they can
+(``continues_prefix = True``: the transformers and endpoint policies): the next conversation ends
+with the prefix as an unfinished assistant turn and the env is sent prefix + continuation. Other
+policies (oracle, scripted) see the edited text in the observation and reply in full.
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedback_gym.benchmarks.metrics import record_metrics
+from feedback_gym.benchmarks.metrics import record_metrics, turn_tokens
 from feedback_gym.benchmarks.suites import BEST_OF_N, EpisodeSpec
-from feedback_gym.conversation import continued, opening
+from feedback_gym.conversation import assistant_prefix, continued, opening, to_continue
 from feedback_gym.errors import CheckerFailedError
 from feedback_gym.verdict import INTERNAL_ERROR
 
@@ -60,11 +65,11 @@ class EnvPool:
 
     def _shared_sandbox(self, env_id: str, kwargs: Mapping[str, Any]) -> Any:
         """The worker's sandbox for this env's backend, when it takes one named by a string."""
-        from feedback_gym.benchmarks.suites import env_accepts, env_argument_default
+        from feedback_gym.benchmarks.suites import env_takes, sandbox_backend
 
-        if not self.share_sandboxes or not env_accepts(env_id, "sandbox"):
+        if not self.share_sandboxes or not env_takes(env_id, "sandbox"):
             return None
-        name = kwargs.get("sandbox", env_argument_default(env_id, "sandbox"))
+        name = sandbox_backend(env_id, kwargs)
         if not isinstance(name, str):
             return None  # a config object or a ready sandbox: the env's own business
         if name not in self._sandboxes:
@@ -122,57 +127,18 @@ def _close_quietly(env: Any) -> None:
 
 
 def describe_env(env: Any) -> dict[str, Any]:
-    """What identifies an environment's judging: class, turn budget, feedback, critic, sandbox.
+    """What identifies an environment's judging: family, class, turn budget, feedback, critic, sandbox.
 
-    Reads optional ``identity()`` methods on the feedback mode (critics) and the sandbox, so the
-    summary records which critic model and which sandbox backend produced the feedback.
+    A feedback-gym env describes itself (:meth:`~feedback_gym.env.FeedbackEnv.describe`); any other
+    env (a remote one, a multi-agent seat, a user's own) is recorded by its class.
     """
-    core = getattr(env, "unwrapped", env)
-    feedback = getattr(core, "feedback", None)
-    described: dict[str, Any] = {
-        "class": f"{type(core).__module__}.{type(core).__qualname__}",
-        "max_turns": getattr(core, "max_turns", None),
-        "feedback_kind": getattr(feedback, "kind", None),
-    }
-    critic = getattr(feedback, "critic", None)
-    for name, obj in (("feedback", feedback), ("critic", critic)):
-        if obj is not None and callable(getattr(obj, "identity", None)):
-            described[name] = _safe_identity(obj)
-    if critic is not None and "critic" not in described:
-        described["critic"] = {"class": type(critic).__qualname__}
-    if feedback is not None:
-        described["feedback_class"] = f"{type(feedback).__module__}.{type(feedback).__qualname__}"
-    sandbox = _find_sandbox(core)
-    if sandbox is not None:
-        described["sandbox"] = sandbox
-    return described
+    from feedback_gym.env import FeedbackEnv
 
-
-def _find_sandbox(core: Any) -> str | None:
-    """The name of the sandbox backend an environment runs code in (``"local"``, ``"docker"``), if any.
-
-    Looks on the env, its verifier and its toolbox for a sandbox (anything with ``run``), a lazy
-    handle holding the sandbox's spec, or the spec itself, without starting a sandbox.
-    """
-    for owner in (core, getattr(core, "verifier", None), getattr(core, "toolbox", None)):
-        for attribute in ("sandbox", "_sandbox", "sandbox_spec"):
-            candidate = getattr(owner, attribute, None)
-            if candidate is None:
-                continue
-            if isinstance(candidate, str):
-                return candidate
-            if callable(getattr(candidate, "run", None)):
-                return str(getattr(candidate, "name", type(candidate).__qualname__))
-            spec = getattr(candidate, "spec", candidate)
-            return spec if isinstance(spec, str) else str(getattr(spec, "name", type(spec).__qualname__))
-    return None
-
-
-def _safe_identity(obj: Any) -> Any:
-    try:
-        return json.loads(json.dumps(obj.identity(), default=str))
-    except Exception as err:  # noqa: BLE001 - an identity is informative, not essential
-        return {"class": type(obj).__qualname__, "identity_error": error_text(err)}
+    core = env.unwrapped
+    if isinstance(core, FeedbackEnv):
+        return core.describe()
+    return {"class": f"{type(core).__module__}.{type(core).__qualname__}",
+            "max_turns": getattr(core, "max_turns", None)}
 
 
 @dataclass
@@ -184,6 +150,26 @@ class _Slot:
     messages: list[dict[str, str]]
     turns: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
+    prefix: str = ""  # an in-place edit the next reply continues (policies that continue prefixes)
+    pooled: Any = None  # the pool's env when ``env`` wraps it (a memory); released instead of ``env``
+    spec: EpisodeSpec | None = None
+    continues_prefix: bool = False  # whether the policy continues an unfinished assistant turn
+    trials: list[dict[str, Any]] = field(default_factory=list)  # finished trials (Reflexion)
+
+    def next_trial(self) -> bool:
+        """After an unsolved end with trials left: open the task's next trial (with its reflections)."""
+        memory = self.spec.memory if self.spec is not None else None
+        if memory is None or not self.done or not self.turns:
+            return False
+        solved = bool(self.turns[-1]["info"].get("solved"))
+        self.trials.append({"turns": len(self.turns), "solved": solved,
+                            "reflection": self.turns[-1]["info"].get("reflection")})
+        if solved or len(self.trials) >= int(memory["trials"]):
+            return False
+        observation, _ = self.env.reset(seed=self.spec.seed, options=self.spec.reset_options())
+        self.record.setdefault("earlier_trials", []).append(self.turns)
+        self.messages, self.turns, self.done, self.prefix = opening(observation), [], False, ""
+        return True
 
 
 def _new_record(spec: EpisodeSpec) -> dict[str, Any]:
@@ -191,7 +177,15 @@ def _new_record(spec: EpisodeSpec) -> dict[str, Any]:
             "turns": [], "messages": [], "samples": None, "metrics": None, "policy_s": 0.0, "env_s": 0.0}
 
 
-def _open_slots(spec: EpisodeSpec, record: dict[str, Any], pool: EnvPool) -> list[_Slot]:
+def _with_memory(env: Any, memory: Mapping[str, Any], policy: Any) -> Any:
+    """The env wrapped in Reflexion's memory; ``"self"`` makes the policy under test the reflector."""
+    from feedback_gym.agents.memory import ReflectionMemory
+
+    reflector = policy if memory.get("reflector") == "self" else memory.get("reflector")
+    return ReflectionMemory(env, reflector=reflector, max_reflections=int(memory.get("max_reflections", 3)))
+
+
+def _open_slots(spec: EpisodeSpec, record: dict[str, Any], pool: EnvPool, policy: Any = None) -> list[_Slot]:
     """Build and reset the environment(s) of one episode; best-of-n needs n single-turn copies."""
     if spec.mode == BEST_OF_N:
         probe = pool.acquire(spec.env_id, spec.kwargs)
@@ -206,9 +200,11 @@ def _open_slots(spec: EpisodeSpec, record: dict[str, Any], pool: EnvPool) -> lis
     slots = []
     try:
         for env in envs:
-            observation, info = env.reset(seed=spec.seed, options=spec.reset_options())
+            played = _with_memory(env, spec.memory, policy) if spec.memory is not None else env
+            observation, info = played.reset(seed=spec.seed, options=spec.reset_options())
             record["task_id"] = info.get("task_id")
-            slots.append(_Slot(record, env, opening(observation)))
+            slots.append(_Slot(record, played, opening(observation), pooled=env, spec=spec,
+                               continues_prefix=bool(getattr(policy, "continues_prefix", False))))
     except Exception:
         for env in envs:  # an env that failed to reset is not trusted with the next episode
             pool.discard(env)
@@ -221,7 +217,7 @@ def _act(policy: Any, slots: Sequence[_Slot]) -> list[Any]:
 
     Returns a reply or the exception per slot.
     """
-    conversations = [slot.messages for slot in slots]
+    conversations = [to_continue(slot.messages, slot.prefix) for slot in slots]
     envs = [slot.env.unwrapped for slot in slots]
     try:
         replies = list(policy.act(conversations, envs=envs))
@@ -243,7 +239,7 @@ def _act(policy: Any, slots: Sequence[_Slot]) -> list[Any]:
 
 def _step(slot: _Slot, reply: Any) -> float:
     """Apply one reply; returns the seconds the environment took."""
-    text = getattr(reply, "text", reply)
+    text = slot.prefix + getattr(reply, "text", reply)
     start = time.perf_counter()
     obs, reward, terminated, truncated, info = slot.env.step(text)
     elapsed = time.perf_counter() - start
@@ -257,8 +253,10 @@ def _step(slot: _Slot, reply: Any) -> float:
         "info": {k: v for k, v in info.items() if k not in _HEAVY_INFO_KEYS},
         "prompt_tokens": getattr(reply, "prompt_tokens", None),
         "completion_tokens": getattr(reply, "completion_tokens", None),
+        "continued_prefix": slot.prefix or None,
     })
     slot.done = bool(terminated or truncated)
+    slot.prefix = assistant_prefix(info) if slot.continues_prefix and not slot.done else ""
     if info.get("error_kind") == INTERNAL_ERROR:
         message = (info.get("verdict") or {}).get("message") or "the environment's checker failed"
         raise CheckerFailedError(message)
@@ -282,7 +280,7 @@ def play_batch(policy: Any, specs: Sequence[EpisodeSpec], pool: EnvPool) -> list
     slots: list[_Slot] = []
     for spec, record in zip(specs, records, strict=True):
         try:
-            slots.extend(_open_slots(spec, record, pool))
+            slots.extend(_open_slots(spec, record, pool, policy))
         except Exception as err:  # noqa: BLE001 - this episode is an error; the batch goes on
             _fail(record, err)
     broken: set[int] = set()
@@ -300,11 +298,12 @@ def play_batch(policy: Any, specs: Sequence[EpisodeSpec], pool: EnvPool) -> list
                 continue
             try:
                 slot.record["env_s"] += _step(slot, reply)
+                slot.next_trial()
             except Exception as err:  # noqa: BLE001 - recorded; the environment is not reused
                 _fail(slot.record, err)
                 broken.add(id(slot.env))
     for slot in slots:
-        (pool.discard if id(slot.env) in broken else pool.release)(slot.env)
+        (pool.discard if id(slot.env) in broken else pool.release)(slot.pooled or slot.env)
     by_record: dict[int, list[_Slot]] = {}
     for slot in slots:
         by_record.setdefault(id(slot.record), []).append(slot)
@@ -331,6 +330,11 @@ def _finish(spec: EpisodeSpec, record: dict[str, Any], slots: Sequence[_Slot]) -
         record["turns"] = slot.turns
         record["messages"] = slot.messages
         record["metrics"] = record_metrics(slot.turns) if slot.turns else None
+        if slot.trials and record["metrics"] is not None:  # Reflexion: the last trial's metrics, each outcome
+            record["trials"] = slot.trials
+            record["metrics"]["trials"] = [bool(t["solved"]) for t in slot.trials]
+            every_turn = [turn for trial in record.get("earlier_trials", ()) for turn in trial] + slot.turns
+            record["metrics"].update(turn_tokens(every_turn))  # tokens count every trial, not only the last
 
 
 def _sample_tokens(slots: Sequence[_Slot]) -> int | None:

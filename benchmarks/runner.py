@@ -29,7 +29,7 @@ from feedback_gym.benchmarks.summary import (
     summarize,
     write_json,
 )
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int
 
 EPISODES_FILE = "episodes.jsonl"
 RUN_FILE = "run.json"
@@ -72,8 +72,7 @@ class BenchConfig:
         self.out = Path(self.out)
         if not isinstance(self.policy, str) or not self.policy:
             raise ConfigError(f"policy must be a spec string; got {self.policy!r}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1; got {self.batch_size}")
+        require_int("batch_size", self.batch_size, minimum=1)
 
     def identity(self) -> dict[str, Any]:
         """What must match for a folder's episodes to be resumed by this configuration."""

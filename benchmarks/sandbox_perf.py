@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from feedback_gym.benchmarks.metrics import percentile
 from feedback_gym.sandboxes import DockerConfig, Job, Limits, LocalConfig, make_sandbox
 from feedback_gym.sandboxes.harness import check_function
 
@@ -49,12 +50,6 @@ def load() -> str:
     """The 1-minute load average and core count, printed with every table."""
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (5 min {five:.1f}) on {os.cpu_count()} cores"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) of values, nearest-rank."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 class Method:

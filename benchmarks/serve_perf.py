@@ -22,6 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from feedback_gym.benchmarks.leaderboard import Column, fmt_number, fmt_text, markdown_table
+from feedback_gym.benchmarks.metrics import percentile
+
 DEFAULT_ENVS = ("CodeFeedback-v0", "MathCritique-v0")
 KNOWN_BAD_ACTION = "I don't know."
 
@@ -89,7 +92,7 @@ def play(make: Callable[[], Any], plan: list[tuple[int, list[str]]], sessions: i
         "steps": len(flat),
         "steps_per_s": len(flat) / wall,
         "p50_ms": 1000 * statistics.median(flat),
-        "p95_ms": 1000 * flat[min(len(flat) - 1, round(0.95 * (len(flat) - 1)))],
+        "p95_ms": 1000 * percentile(flat, 0.95),
     }
 
 
@@ -118,25 +121,37 @@ def measure(env_ids: list[str], sessions: list[int], episodes: int) -> list[dict
     return rows
 
 
+def _or_blank(template: str) -> Callable[[Any], str]:
+    return lambda value: "" if value is None else template.format(value)
+
+
+COLUMNS = (
+    Column("env", "env", fmt_text),
+    Column("where", "where", fmt_text),
+    Column("sessions", "sessions", fmt_number),
+    Column("steps", "steps", fmt_number),
+    Column("steps_per_s", "steps/s", "{:.1f}".format),
+    Column("p50_ms", "p50 ms", "{:.2f}".format),
+    Column("p95_ms", "p95 ms", "{:.2f}".format),
+    Column("added_p50_ms", "added p50 ms", _or_blank("{:+.2f}")),
+    Column("vs_in_process", "vs in-process", _or_blank("{:.0%}")),
+)
+
+
 def render(rows: list[dict[str, Any]], load_before: tuple[float, ...], load_after: tuple[float, ...]) -> str:
     """A Markdown table, with the service's added p50 and its share of in-process throughput."""
     local = {(r["env"], r["sessions"]): r for r in rows if r["where"] == "in-process"}
     before, after = (" ".join(f"{x:.2f}" for x in load) for load in (load_before, load_after))
-    lines = [
-        f"Serving overhead on loopback ({os.cpu_count()} cores; load average {before} before, {after} after)",
-        "",
-        "| env | where | sessions | steps | steps/s | p50 ms | p95 ms | added p50 ms | vs in-process |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    table = []
     for r in rows:
         base = local[(r["env"], r["sessions"])]
-        added = f"{r['p50_ms'] - base['p50_ms']:+.2f}" if r["where"] == "served" else ""
-        share = f"{100 * r['steps_per_s'] / base['steps_per_s']:.0f}%" if r["where"] == "served" else ""
-        lines.append(
-            f"| {r['env']} | {r['where']} | {r['sessions']} | {r['steps']} | {r['steps_per_s']:.1f} | "
-            f"{r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {added} | {share} |"
-        )
-    return "\n".join(lines)
+        served = r["where"] == "served"
+        table.append({**r, "added_p50_ms": r["p50_ms"] - base["p50_ms"] if served else None,
+                      "vs_in_process": r["steps_per_s"] / base["steps_per_s"] if served else None})
+    title = (
+        f"Serving overhead on loopback ({os.cpu_count()} cores; load average {before} before, {after} after)"
+    )
+    return f"{title}\n\n{markdown_table(table, COLUMNS)}"
 
 
 def main(argv: list[str] | None = None) -> int:

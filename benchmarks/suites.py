@@ -10,7 +10,6 @@ are missing before any episode is played.
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,10 @@ class SuiteEntry:
         seeds: reset seeds; every task is played once per seed.
         control: whether to also play the best-of-n single-turn control on this entry.
         label: the name shown in reports; defaults to the id plus its feedback mode.
+        memory: Reflexion's cross-episode memory (see :mod:`feedback_gym.agents.memory`):
+            ``{"trials": n, "reflector": "self" | None | SPEC, "max_reflections": k}``. Each task is
+            played up to ``n`` times in a row until solved, each new trial opened by the reflections
+            on the failed ones (written by the policy under test when ``"self"``). ``None``: no memory.
     """
 
     env_id: str
@@ -45,6 +48,7 @@ class SuiteEntry:
     seeds: tuple[int, ...] = (0,)
     control: bool = True
     label: str = ""
+    memory: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.env_id, str) or not self.env_id:
@@ -57,11 +61,16 @@ class SuiteEntry:
         if not seeds or not all(_is_int(s) for s in seeds):
             raise ConfigError(f"{self.env_id}: seeds must be a non-empty list of ints; got {seeds}")
         object.__setattr__(self, "kwargs", dict(self.kwargs))
+        if self.memory is not None:
+            object.__setattr__(self, "memory", check_memory(self.env_id, self.memory))
         object.__setattr__(self, "tasks", tasks)
         object.__setattr__(self, "seeds", seeds)
         if not self.label:
             feedback = self.kwargs.get("feedback")
-            object.__setattr__(self, "label", self.env_id + (f"[{feedback}]" if feedback else ""))
+            label = self.env_id + (f"[{feedback}]" if feedback else "")
+            if self.memory is not None:
+                label += f"[reflexion x{self.memory['trials']}]"
+            object.__setattr__(self, "label", label)
 
     def episodes(self, modes: Iterable[str] = MODES) -> Iterator[EpisodeSpec]:
         """Every episode of this entry, control episodes included when asked for and enabled."""
@@ -70,17 +79,21 @@ class SuiteEntry:
                 continue
             for seed in self.seeds:
                 for task in self.tasks:
-                    yield EpisodeSpec(self.label, self.env_id, dict(self.kwargs), task, seed, mode)
+                    memory = dict(self.memory) if self.memory is not None and mode == MULTI_TURN else None
+                    yield EpisodeSpec(self.label, self.env_id, dict(self.kwargs), task, seed, mode, memory)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form (what ``summary.json`` records and :meth:`from_dict` reads)."""
-        return {"env_id": self.env_id, "kwargs": dict(self.kwargs), "tasks": list(self.tasks),
+        data = {"env_id": self.env_id, "kwargs": dict(self.kwargs), "tasks": list(self.tasks),
                 "seeds": list(self.seeds), "control": self.control, "label": self.label}
+        if self.memory is not None:
+            data["memory"] = dict(self.memory)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SuiteEntry:
         """Read an entry written by :meth:`to_dict` (``tasks`` may also be ``{"range": n}``)."""
-        known = {"env_id", "kwargs", "tasks", "seeds", "control", "label"}
+        known = {"env_id", "kwargs", "tasks", "seeds", "control", "label", "memory"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"unknown suite entry keys {sorted(unknown)}; accepted: {sorted(known)}")
@@ -94,6 +107,7 @@ class SuiteEntry:
             seeds=tuple(data.get("seeds", (0,))),
             control=bool(data.get("control", True)),
             label=str(data.get("label", "")),
+            memory=data.get("memory"),
         )
 
 
@@ -107,6 +121,7 @@ class EpisodeSpec:
     task: int | str
     seed: int
     mode: str = MULTI_TURN
+    memory: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
@@ -123,14 +138,17 @@ class EpisodeSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form (sent to workers, written to ``episodes.jsonl``)."""
-        return {"label": self.label, "env_id": self.env_id, "kwargs": self.kwargs, "task": self.task,
+        data = {"label": self.label, "env_id": self.env_id, "kwargs": self.kwargs, "task": self.task,
                 "seed": self.seed, "mode": self.mode}
+        if self.memory is not None:
+            data["memory"] = self.memory
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EpisodeSpec:
         """Inverse of :meth:`to_dict`."""
         return cls(data["label"], data["env_id"], dict(data["kwargs"]), data["task"], data["seed"],
-                   data.get("mode", MULTI_TURN))
+                   data.get("mode", MULTI_TURN), data.get("memory"))
 
 
 @dataclass(frozen=True)
@@ -189,14 +207,18 @@ in this installation: Nope-v0 (registered feedback-gym ids: see `feedback-gym li
             )
 
     def with_env_kwargs(self, overrides: Mapping[str, Any]) -> Suite:
-        """The same suite with ``overrides`` added to the kwargs of every entry whose env accepts them.
+        """The same suite with ``overrides`` added to the kwargs of every entry whose env takes them.
 
-        This is how ``--sandbox docker`` reaches the code and tool envs and leaves Countdown alone;
-        the changed kwargs are part of the run's identity and of its summary.
+        This is how ``--sandbox docker`` reaches the code and tool envs and leaves Countdown alone
+        (see :func:`env_takes`); the changed kwargs are part of the run's identity and of its summary.
         """
+        unknown = sorted(set(overrides) - {"sandbox", *FEEDBACK_ENV_ARGUMENTS})
+        if unknown:
+            raise ConfigError(f"cannot override {unknown} across a suite; accepted: sandbox, "
+                              f"{', '.join(FEEDBACK_ENV_ARGUMENTS)}")
         entries = []
         for entry in self.entries:
-            accepted = {k: v for k, v in overrides.items() if env_accepts(entry.env_id, k)}
+            accepted = {k: v for k, v in overrides.items() if env_takes(entry.env_id, k)}
             entries.append(replace(entry, kwargs={**entry.kwargs, **accepted}))
         return replace(self, entries=tuple(entries))
 
@@ -214,61 +236,85 @@ in this installation: Nope-v0 (registered feedback-gym ids: see `feedback-gym li
                    str(data.get("description", "")))
 
 
-def env_accepts(env_id: str, argument: str) -> bool:
-    """Whether the registered env's class takes ``argument`` as a named constructor parameter.
-
-    Walks the class hierarchy through ``**kwargs`` pass-throughs; an unregistered id accepts nothing.
-
-    >>> env_accepts("Countdown-v0", "difficulty"), env_accepts("Countdown-v0", "max_turns")
-    (True, True)
-    >>> env_accepts("Countdown-v0", "sandbox")
-    False
-    """
-    return env_parameter(env_id, argument) is not None
+#: The constructor arguments every :class:`~feedback_gym.env.FeedbackEnv` takes.
+FEEDBACK_ENV_ARGUMENTS = ("feedback", "feedback_options", "reward", "max_turns", "render_mode")
 
 
-def env_argument_default(env_id: str, argument: str) -> Any:
-    """The value ``argument`` takes when a suite entry does not set it.
-
-    That is the registered kwargs' value, else the constructor's default (``None`` when the env does
-    not take the argument).
-
-    >>> env_argument_default("Countdown-v0", "max_turns"), env_argument_default("Countdown-v0", "nope")
-    (4, None)
-    """
-    import gymnasium
-
-    parameter = env_parameter(env_id, argument)
-    if parameter is None:
-        return None
-    registered = gymnasium.spec(env_id).kwargs
-    if argument in registered:
-        return registered[argument]
-    return None if parameter.default is parameter.empty else parameter.default
-
-
-def env_parameter(env_id: str, argument: str) -> inspect.Parameter | None:
-    """The constructor parameter named ``argument`` of a registered env's class, if it has one."""
+def env_entry_point(env_id: str) -> Any:
+    """The class (or factory function) a registered id builds, imported but not called."""
     import gymnasium
 
     import feedback_gym  # noqa: F401  (registers the ids)
 
     if env_id not in gymnasium.registry:
-        return None
+        raise ConfigError(f"{env_id!r} is not a registered environment id (see `feedback-gym list`)")
     entry_point = gymnasium.spec(env_id).entry_point
     if isinstance(entry_point, str):
         module_name, _, attribute = entry_point.partition(":")
         entry_point = getattr(importlib.import_module(module_name), attribute)
-    for cls in getattr(entry_point, "__mro__", (entry_point,)):
-        init = cls.__dict__.get("__init__") if isinstance(cls, type) else cls
-        if init is None:
-            continue
-        parameters = inspect.signature(init).parameters
-        if argument in parameters:
-            return parameters[argument]
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-            return None
-    return None
+    return entry_point
+
+
+def env_takes(env_id: str, argument: str) -> bool:
+    """Whether a registered env takes ``argument``, read from what its class declares.
+
+    ``sandbox`` goes to the families that run code (``uses_sandbox``); the shared loop's arguments
+    (:data:`FEEDBACK_ENV_ARGUMENTS`) to every :class:`~feedback_gym.env.FeedbackEnv`. An id built
+    by a factory function (the multi-agent seats) declares nothing, so it takes none of them.
+
+    >>> env_takes("Countdown-v0", "max_turns"), env_takes("Countdown-v0", "sandbox")
+    (True, False)
+    """
+    from feedback_gym.env import FeedbackEnv
+
+    entry_point = env_entry_point(env_id)
+    if not (isinstance(entry_point, type) and issubclass(entry_point, FeedbackEnv)):
+        return False
+    if argument == "sandbox":
+        return entry_point.uses_sandbox
+    return argument in FEEDBACK_ENV_ARGUMENTS
+
+
+def sandbox_backend(env_id: str, kwargs: Mapping[str, Any]) -> Any:
+    """The ``sandbox=`` an entry's env gets: the entry's, else the registered one, else the default."""
+    import gymnasium
+
+    from feedback_gym.sandboxes.config import DEFAULT_BACKEND
+
+    return kwargs.get("sandbox", gymnasium.spec(env_id).kwargs.get("sandbox", DEFAULT_BACKEND))
+
+
+MEMORY_KEYS = ("trials", "reflector", "max_reflections")
+
+
+def check_memory(env_id: str, memory: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a suite entry's ``memory`` and fill in its defaults.
+
+    >>> check_memory("Countdown-v0", {"trials": 3})
+    {'trials': 3, 'reflector': 'self', 'max_reflections': 3}
+    >>> check_memory("Countdown-v0", {"trials": 0})
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: Countdown-v0: memory trials must be an int >= 2; got 0
+    """
+    if not isinstance(memory, Mapping):
+        raise ConfigError(f"{env_id}: memory must be a dict with {', '.join(MEMORY_KEYS)}; got {memory!r}")
+    unknown = set(memory) - set(MEMORY_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{env_id}: unknown memory keys {sorted(unknown)}; accepted: {', '.join(MEMORY_KEYS)}"
+        )
+    checked = {"trials": memory.get("trials", 3), "reflector": memory.get("reflector", "self"),
+               "max_reflections": memory.get("max_reflections", 3)}
+    if not _is_int(checked["trials"]) or checked["trials"] < 2:
+        raise ConfigError(f"{env_id}: memory trials must be an int >= 2; got {checked['trials']!r}")
+    if not _is_int(checked["max_reflections"]) or checked["max_reflections"] < 1:
+        raise ConfigError(
+            f"{env_id}: memory max_reflections must be an int >= 1; got {checked['max_reflections']!r}"
+        )
+    if checked["reflector"] is not None and not isinstance(checked["reflector"], str):
+        raise ConfigError(f"{env_id}: memory reflector must be 'self', a policy spec or None")
+    return checked
 
 
 def _is_int(value: object) -> bool:
@@ -325,8 +371,20 @@ CORE_V0 = Suite(
     "Every family and its main feedback modes, 30-164 tasks each, 4 turns: the full leaderboard.",
 )
 
+REFLEXION_V0 = Suite(
+    "reflexion-v0",
+    (
+        SuiteEntry("Countdown-v0", {"feedback": "tests", "max_turns": 2}, _tasks(10),
+                   control=False, memory={"trials": 3, "reflector": "self"}),
+        SuiteEntry("CodeFeedback-v0", {"feedback": "tests", "max_turns": 2}, _tasks(10),
+                   control=False, memory={"trials": 3, "reflector": "self"}),
+    ),
+    "Reflexion: each task up to 3 trials of 2 turns, each trial opened by the policy's own reflections "
+    "on the failed ones; success by trial in the summary.",
+)
+
 #: Every built-in suite by name.
-SUITES: dict[str, Suite] = {suite.name: suite for suite in (SMOKE_V0, QUICK_V0, CORE_V0)}
+SUITES: dict[str, Suite] = {suite.name: suite for suite in (SMOKE_V0, QUICK_V0, CORE_V0, REFLEXION_V0)}
 
 
 def get_suite(name: str | Path) -> Suite:
@@ -337,8 +395,8 @@ def get_suite(name: str | Path) -> Suite:
     >>> get_suite("quick")
     Traceback (most recent call last):
     ...
-    feedback_gym.errors.ConfigError: unknown suite 'quick'; built-in suites: smoke-v0, quick-v0, core-v0 \
-(or a path to a suite .json file)
+    feedback_gym.errors.ConfigError: unknown suite 'quick'; built-in suites: smoke-v0, quick-v0, core-v0, \
+reflexion-v0 (or a path to a suite .json file)
     """
     text = str(name)
     if text in SUITES:

@@ -114,11 +114,25 @@ def fallback_share(records: Sequence[Mapping[str, Any]]) -> dict[str, Any] | Non
     turns = [turn for record in records
              for turn in [*(record.get("turns") or ()),
                           *(t for sample in record.get("samples") or () for t in sample.get("turns") or ())]
-             if "feedback_fallback" in (turn.get("info") or {})]
+             if _fallback_of(turn.get("info") or {}) is not False]
     if not turns:
         return None
-    fell_back = sum(1 for turn in turns if turn["info"]["feedback_fallback"])
+    fell_back = sum(1 for turn in turns if _fallback_of(turn["info"]))
     return {"turns": len(turns), "fell_back": fell_back, "rate": fell_back / len(turns)}
+
+
+def _fallback_of(info: Mapping[str, Any]) -> Any:
+    """A turn's fallback reason (``None``: the model's own feedback); ``False`` when it cannot fall back.
+
+    Model critics report it in ``info["feedback_details"]["fallback"]`` (maths also as
+    ``info["feedback_fallback"]``).
+    """
+    if "feedback_fallback" in info:
+        return info["feedback_fallback"]
+    details = info.get("feedback_details")
+    if isinstance(details, Mapping) and "fallback" in details:
+        return details["fallback"]
+    return False
 
 
 def _control(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -154,6 +168,20 @@ def _overall(envs: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> d
         "tokens_per_episode": ratio(total_tokens, sum(m["episodes"] for m in multi))
         if total_tokens is not None else None,
         "tokens_per_solved": ratio(total_tokens, solved) if total_tokens is not None else None,
+        **_total_tokens(multi, solved),
+    }
+
+
+def _total_tokens(multi: Sequence[Mapping[str, Any]], solved: int) -> dict[str, Any]:
+    """Prompt + completion tokens over the suite (``None`` unless every configuration knows them)."""
+    played = [m for m in multi if m["episodes"]]
+    totals = [m.get("total_tokens") for m in played]
+    total = None if not totals or any(t is None for t in totals) else int(sum(totals))
+    prompt = [m.get("prompt_tokens") for m in played]
+    return {
+        "prompt_tokens": None if total is None else int(sum(prompt)),  # type: ignore[arg-type]
+        "total_tokens": total,
+        "total_tokens_per_solved": ratio(total, solved) if total is not None else None,
     }
 
 

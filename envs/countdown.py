@@ -1,41 +1,37 @@
 """Countdown: reach a target number from a few given numbers with + - * /.
 
-A small, fully offline family: tasks are generated from a seed, answers are checked by an
-arithmetic parser (Python's ``ast`` restricted to numbers, + - * / and parentheses; nothing is
-evaluated by Python itself), and the feedback can name which rule an expression broke. It is the
+A small, fully offline family: tasks are generated from a seed, answers are checked by the shared
+arithmetic parser (:mod:`feedback_gym.envs.arithmetic`, restricted here to whole numbers, + - * / and
+parentheses; nothing is evaluated by Python itself), and the feedback can name which rule an
+expression broke. It is the
 reasoning-task counterpart of the code and maths families and a quick env for smoke tests.
 """
 
 from __future__ import annotations
 
-import ast
 import random
-import re
 from collections import Counter
 from fractions import Fraction
 from typing import Any, ClassVar
 
+from feedback_gym.answers import marked_answer
 from feedback_gym.env import FeedbackEnv
+from feedback_gym.envs.arithmetic import ExpressionError, Grammar, evaluate_with_literals
 from feedback_gym.errors import ConfigError, InvalidTaskError, MissingReferenceError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
 from feedback_gym.tasks import GeneratedTaskSource, Task
 from feedback_gym.verdict import INVALID_ACTION, WRONG_ANSWER, CheckResult, Verdict
 
 MAX_EXPRESSION_CHARS = 300
-_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*[:=]\s*(.+)$", re.IGNORECASE | re.MULTILINE)
-
-
-class ExpressionError(ValueError):
-    """The text is not an arithmetic expression over integers with + - * / and parentheses."""
+#: Countdown's grammar: whole numbers used as given, + - * / and brackets only.
+GRAMMAR = Grammar(operators=frozenset("+-*/"), signs=False, decimals=False, max_chars=MAX_EXPRESSION_CHARS)
 
 
 def evaluate(expression: str) -> tuple[Fraction, list[int]]:
     """Evaluate an arithmetic expression exactly; return its value and the numbers it uses.
 
     Only integer literals, + - * / and parentheses are accepted; ``x`` and ``×`` are read as ``*``
-    and ``÷`` as ``/``.
+    and ``÷`` as ``/`` (the shared :mod:`feedback_gym.envs.arithmetic` walker, nothing executed).
 
     >>> evaluate("(6 - 2) * 6")
     (Fraction(24, 1), [6, 2, 6])
@@ -45,47 +41,8 @@ def evaluate(expression: str) -> tuple[Fraction, list[int]]:
     ...     print(err)
     only + - * / are allowed; found '**'
     """
-    text = expression.strip().replace("×", "*").replace("÷", "/").replace("−", "-")
-    text = re.sub(r"(?<=[\d)\s])x(?=[\d(\s])", "*", text)
-    if len(text) > MAX_EXPRESSION_CHARS:
-        raise ExpressionError(f"the expression is longer than {MAX_EXPRESSION_CHARS} characters")
-    if not text:
-        raise ExpressionError("the expression is empty")
-    try:
-        tree = ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ExpressionError(f"{text!r} is not an arithmetic expression") from None
-    numbers: list[int] = []
-    return _value(tree.body, numbers), numbers
-
-
-def _value(node: ast.AST, numbers: list[int]) -> Fraction:
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        numbers.append(node.value)
-        return Fraction(node.value)
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        left, right = _value(node.left, numbers), _value(node.right, numbers)
-        if isinstance(node.op, ast.Add):
-            return left + right
-        if isinstance(node.op, ast.Sub):
-            return left - right
-        if isinstance(node.op, ast.Mult):
-            return left * right
-        if right == 0:
-            raise ExpressionError("the expression divides by zero")
-        return left / right
-    if isinstance(node, ast.BinOp):
-        symbol = {ast.Pow: "**", ast.Mod: "%", ast.FloorDiv: "//"}.get(type(node.op), "?")
-        raise ExpressionError(f"only + - * / are allowed; found {symbol!r}")
-    if isinstance(node, ast.UnaryOp):
-        raise ExpressionError("unary signs are not allowed; use the given numbers as they are")
-    if isinstance(node, ast.Constant):
-        raise ExpressionError(f"only whole numbers are allowed; found {node.value!r}")
-    raise ExpressionError(f"only numbers, + - * / and parentheses are allowed; found {_kind(node)}")
-
-
-def _kind(node: ast.AST) -> str:
-    return {ast.Name: "a name", ast.Call: "a function call"}.get(type(node), type(node).__name__)
+    value, literals = evaluate_with_literals(expression, GRAMMAR)
+    return Fraction(value), [int(number) for number in literals]
 
 
 def extract_expression(reply: str) -> str | None:
@@ -98,14 +55,9 @@ def extract_expression(reply: str) -> str | None:
     >>> extract_expression("I tried things.\n3 * 8 = 24")
     '3 * 8'
     """
-    tags = _ANSWER_TAG.findall(reply)
-    if tags:
-        candidate = tags[-1]
-    else:
-        lines = _ANSWER_LINE.findall(reply)
-        candidate = lines[-1] if lines else next(
-            (line for line in reversed(reply.splitlines()) if line.strip()), ""
-        )
+    candidate = marked_answer(reply)
+    if candidate is None:
+        candidate = next((line for line in reversed(reply.splitlines()) if line.strip()), "")
     candidate = candidate.strip().strip("`$").split("=")[0].strip()
     return candidate or None
 
@@ -212,6 +164,22 @@ def generate_countdown(rng: random.Random, index: int, *, difficulty: int) -> Ta
     )
 
 
+def _model_feedback(**kwargs: Any) -> Any:
+    """``model``: a critic model reading the Countdown brief (imported here: it imports this module)."""
+    from feedback_gym.envs.countdown_critic import COUNTDOWN_BRIEF
+    from feedback_gym.envs.model_critic import model_feedback
+
+    return model_feedback(COUNTDOWN_BRIEF)(**kwargs)
+
+
+def _in_place_feedback(**kwargs: Any) -> Any:
+    """``in_place``: an editing critic model reading the Countdown brief."""
+    from feedback_gym.envs.countdown_critic import COUNTDOWN_BRIEF
+    from feedback_gym.envs.in_place_edit import in_place_feedback
+
+    return in_place_feedback(COUNTDOWN_BRIEF)(**kwargs)
+
+
 class CountdownEnv(FeedbackEnv):
     """Countdown: combine the given numbers with + - * / to reach a target.
 
@@ -222,7 +190,9 @@ class CountdownEnv(FeedbackEnv):
     ## Observation
     The prompt lists the numbers and the target; feedback depends on ``feedback``: ``binary``,
     ``unary``, ``score`` (rules satisfied), ``tests`` (which rule failed, with the value reached),
-    ``full`` (also the parser's explanation), or ``none``.
+    ``full`` (also the parser's explanation), ``model`` (a critic model's leak-filtered hint;
+    ``feedback_options={"critic": SPEC}``), ``in_place`` (the critic corrects the expression in place
+    and the agent continues from it), or ``none``.
 
     ## Action
     Text containing an expression, ideally in ``<answer>...</answer>``; otherwise an
@@ -248,7 +218,9 @@ class CountdownEnv(FeedbackEnv):
     - v0: initial release.
     """
 
-    feedback_modes: ClassVar = GENERIC_FEEDBACK_MODES
+    family: ClassVar[str] = "countdown"
+    feedback_modes: ClassVar = {**GENERIC_FEEDBACK_MODES, "model": _model_feedback,
+                                "in_place": _in_place_feedback}
 
     def __init__(self, difficulty: int = 1, seed: int = 0, **kwargs: Any) -> None:
         if difficulty not in DIFFICULTY_NUMBERS:
@@ -260,6 +232,10 @@ class CountdownEnv(FeedbackEnv):
         )
         kwargs.setdefault("feedback", "tests")
         super().__init__(source, CountdownVerifier(), **kwargs)
+        from feedback_gym.envs.countdown_critic import COUNTDOWN_BRIEF
+        from feedback_gym.envs.model_critic import bind_feedback
+
+        bind_feedback(self.feedback, "countdown", COUNTDOWN_BRIEF, list(self.feedback_modes))
 
     def task_from_dict(self, data: Any) -> Task:
         """Accept ``{"numbers": [...], "target": int, "solution"?: str}``."""

@@ -39,3 +39,31 @@ def continued(messages: list[Message], action: str, observation: str) -> list[Me
     [{'role': 'assistant', 'content': '<answer>4*6</answer>'}, {'role': 'user', 'content': 'Correct.'}]
     """
     return fed_back(replied(messages, action), observation)
+
+
+def assistant_prefix(info: dict[str, object]) -> str:
+    r"""The text the policy's next reply must continue (in-place edit feedback), or ``""``.
+
+    Feedback that edits the previous answer in place (``in_place`` with a critic) says so in
+    ``info["assistant_prefix"]`` (or in its ``info["feedback_details"]``); the runner and the rollout
+    then ask the policy to continue that text and send prefix + continuation as the action.
+
+    >>> assistant_prefix({"assistant_prefix": "a = 1\n"}), assistant_prefix({"turn": 1})
+    ('a = 1\n', '')
+    """
+    prefix = info.get("assistant_prefix")
+    if not prefix:
+        details = info.get("feedback_details")
+        prefix = details.get("assistant_prefix") if isinstance(details, dict) else None
+    return prefix if isinstance(prefix, str) else ""
+
+
+def to_continue(messages: list[Message], prefix: str) -> list[Message]:
+    """``messages`` with ``prefix`` as an unfinished assistant turn the policy continues (a new list).
+
+    >>> to_continue(opening("Q"), "x = ")[-1]
+    {'role': 'assistant', 'content': 'x = '}
+    >>> to_continue(opening("Q"), "") == opening("Q")
+    True
+    """
+    return [*messages, {"role": "assistant", "content": prefix}] if prefix else list(messages)

@@ -1,19 +1,23 @@
 """The one multi-turn step loop every feedback-gym environment shares.
 
 :class:`FeedbackEnv` orchestrates a step and nothing more: read the action, ask the verifier for a
-verdict, render feedback in the chosen mode, compute the reward, count turns. Families (code, math,
-tools, countdown) subclass it to supply a task source, a verifier, extra feedback modes and the
-schema of user-supplied tasks; none of them copies the loop.
+verdict, render feedback in the chosen mode, compute the reward, count turns, decide whether the
+episode is over. Families (code, maths, tools, countdown, retry) subclass it to supply a task
+source, a verifier, extra feedback modes, and override a few small hooks (:meth:`prepare`,
+:meth:`choose_task`, :meth:`begin_episode`, :meth:`format_prompt`, :meth:`task_from_dict`,
+:meth:`episode_status`, :meth:`extra_info`); none of them overrides ``step`` or copies the loop.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import gymnasium as gym
+import numpy as np
 from gymnasium.error import ResetNeeded
 
 from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError
@@ -22,10 +26,14 @@ from feedback_gym.feedback import (
     Attempt,
     FeedbackContext,
     FeedbackMode,
+    RenderedFeedback,
+    critic_name,
     make_feedback,
+    mode_identity,
+    render_feedback,
 )
 from feedback_gym.metrics import TurnRecord, episode_metrics, record_turn, running_counters
-from feedback_gym.rewards import RewardConfig
+from feedback_gym.rewards import RewardConfig, RewardScheme
 from feedback_gym.tasks import Task, TaskSource, draw_index
 from feedback_gym.text import (
     MAX_ACTION_CHARS,
@@ -35,6 +43,9 @@ from feedback_gym.text import (
     text_space,
 )
 from feedback_gym.verdict import GAVE_UP, Verdict, Verifier
+
+if TYPE_CHECKING:
+    from feedback_gym.sandboxes.config import SandboxHandle
 
 #: An action that is exactly this (ignoring surrounding whitespace and case) ends the episode.
 GIVE_UP_ACTION = "<give_up>"
@@ -47,8 +58,8 @@ class FeedbackEnv(gym.Env[str, str]):
 
     ## Description
     The base class of every feedback-gym environment. Subclasses pass a task source and a verifier
-    to ``__init__`` and may extend ``feedback_modes`` and override :meth:`task_from_dict` and
-    :meth:`format_prompt`.
+    to ``__init__``, may extend ``feedback_modes``, and override the hooks they need (see the
+    module docstring); ``step`` itself is never overridden.
 
     ## Observation
     Text: the task prompt after ``reset``, the feedback after each ``step``. ``info["messages"]``
@@ -64,6 +75,8 @@ class FeedbackEnv(gym.Env[str, str]):
     The sum of the components in ``info["reward_components"]`` (see :class:`RewardConfig`).
 
     ## Episode End
+    Decided by :meth:`episode_status` after every step; by default:
+
     - ``terminated``: the task is solved, or the agent gave up.
     - ``truncated``: ``max_turns`` actions were taken without solving the task.
 
@@ -71,7 +84,8 @@ class FeedbackEnv(gym.Env[str, str]):
     - ``source``: the :class:`TaskSource` to draw tasks from.
     - ``verifier``: the :class:`Verifier` that judges actions.
     - ``feedback``: a mode name from ``feedback_modes`` or a :class:`FeedbackMode` object.
-    - ``reward``: a :class:`RewardConfig`, a dict of its fields, or ``"binary"``/``"fraction"``.
+    - ``reward``: a :class:`RewardConfig`, a dict of its fields, ``"binary"``/``"fraction"``, or
+      any :class:`~feedback_gym.rewards.RewardScheme` (a family's own reward with extra terms).
     - ``max_turns``: the number of attempts before truncation (>= 1).
     - ``render_mode``: ``None``, ``"ansi"`` or ``"human"``.
 
@@ -81,6 +95,13 @@ class FeedbackEnv(gym.Env[str, str]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
     feedback_modes: ClassVar[Mapping[str, Callable[..., FeedbackMode]]] = GENERIC_FEEDBACK_MODES
+    #: The family's name in :meth:`describe` (``code``, ``math``, ``tools``...).
+    family: ClassVar[str] = "generic"
+    #: Whether the family runs model-written code, and so takes a ``sandbox=`` argument (read from the
+    #: class, before any env is built, by the benchmark runner to pass ``--sandbox`` on).
+    uses_sandbox: ClassVar[bool] = False
+    #: This env's sandbox, when it runs code: started by :meth:`prepare`, closed by :meth:`close`.
+    sandbox: SandboxHandle | None = None
 
     def __init__(
         self,
@@ -88,7 +109,7 @@ class FeedbackEnv(gym.Env[str, str]):
         verifier: Verifier,
         *,
         feedback: str | FeedbackMode = "binary",
-        reward: RewardConfig | Mapping[str, Any] | str | None = None,
+        reward: RewardScheme | Mapping[str, Any] | str | None = None,
         max_turns: int = 1,
         render_mode: str | None = None,
         feedback_options: Mapping[str, Any] | None = None,
@@ -103,7 +124,9 @@ class FeedbackEnv(gym.Env[str, str]):
         self.source = source
         self.verifier = verifier
         self.feedback = make_feedback(feedback, self.feedback_modes, **dict(feedback_options or {}))
-        self.reward_config = RewardConfig.coerce(reward)
+        self.reward_config: RewardScheme = (
+            reward if isinstance(reward, RewardScheme) else RewardConfig.coerce(reward)
+        )
         self.max_turns = max_turns
         self.render_mode = render_mode
         self.observation_space = text_space(MAX_OBSERVATION_CHARS)
@@ -114,6 +137,7 @@ class FeedbackEnv(gym.Env[str, str]):
         self._messages: list[dict[str, str]] = []
         self._turn = 0
         self._ended = False
+        self._feedback_details: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ hooks for subclasses
 
@@ -136,10 +160,27 @@ class FeedbackEnv(gym.Env[str, str]):
         )
 
     def prepare(self) -> None:
-        """Start what the env needs before an episode (a sandbox); called first thing in every ``reset``.
+        """Start what the env needs before an episode; called first thing in every ``reset``.
 
-        So a missing part (an extra, an engine, a sandbox that cannot start) raises at ``reset`` with
-        what to install or start, never at the first step as a zero reward. Cheap when already started.
+        By default this starts :attr:`sandbox` (when the env has one), so a missing part (an extra,
+        an engine, a sandbox that cannot start) raises at ``reset`` with what to install or start,
+        never at the first step as a zero reward. Cheap when already started.
+        """
+        if self.sandbox is not None:
+            self.sandbox.start()
+
+    def choose_task(self, options: dict[str, Any]) -> Task:
+        """The episode's task: the one named or given in ``options``, else a draw with ``np_random``.
+
+        See :func:`select_task` for the accepted options. A family whose tasks do not come from a
+        :class:`TaskSource` (the retry env replays another env) overrides this.
+        """
+        return select_task(options, self.source, self.task_from_dict, self.np_random)
+
+    def begin_episode(self, task: Task) -> None:
+        """Rewind the family's own per-episode state for ``task`` (tool state, caches).
+
+        Called by ``reset`` after the task is chosen and before the first observation is built.
         """
 
     def format_prompt(self, task: Task) -> str:
@@ -150,6 +191,23 @@ class FeedbackEnv(gym.Env[str, str]):
                 "will get feedback."
             )
         return task.prompt
+
+    def episode_status(self, verdict: Verdict) -> tuple[bool, bool]:
+        """``(terminated, truncated)`` after the step just recorded (its attempt is in the history).
+
+        The default: terminated when ``verdict`` solved the task or the agent gave up, truncated
+        when the turn budget is spent otherwise. Families with other budgets (the tool family's
+        answer attempts) override this, and only this, to end an episode.
+        """
+        terminated = verdict.solved or verdict.error_kind == GAVE_UP
+        return terminated, not terminated and self._turn >= self.max_turns
+
+    def extra_info(self) -> dict[str, Any]:
+        """Keys a family adds to every ``info`` (after ``reset`` and each ``step``).
+
+        The shared keys (see :meth:`_info`) take precedence over a family key of the same name.
+        """
+        return {}
 
     # ------------------------------------------------------------------ the Gymnasium API
 
@@ -163,11 +221,13 @@ class FeedbackEnv(gym.Env[str, str]):
         """
         super().reset(seed=seed)
         self.prepare()
-        self._task = self._choose_task(dict(options or {}))
+        self._task = self.choose_task(dict(options or {}))
         self._history = []
         self._records = []
         self._turn = 0
         self._ended = False
+        self._feedback_details = {}
+        self.begin_episode(self._task)
         prompt = clean_text(self.format_prompt(self._task))
         self._messages = [{"role": "user", "content": prompt}]
         return prompt, self._info(None, {})
@@ -194,17 +254,17 @@ class FeedbackEnv(gym.Env[str, str]):
         components = self.reward_config.components(verdict, self._turn, context.history, action=text)
         reward = float(sum(components.values()))
         if verdict.error_kind == GAVE_UP:
-            feedback = "You gave up. The episode is over."
+            feedback = RenderedFeedback("You gave up. The episode is over.")
         else:
-            feedback = self.feedback(verdict, context)
-        observation = clean_text(feedback) or "(no feedback)"
+            feedback = render_feedback(self.feedback, verdict, context)
+        observation = clean_text(feedback.text) or "(no feedback)"
+        self._feedback_details = dict(feedback.details)
         self._history.append(Attempt(text, verdict))
         feedback_given = self.feedback.kind != "none" and verdict.error_kind != GAVE_UP
         self._records.append(record_turn(text, verdict, feedback_given=feedback_given))
         self._messages.append({"role": "assistant", "content": clean_text(text)})
         self._messages.append({"role": "user", "content": observation})
-        terminated = verdict.solved or verdict.error_kind == GAVE_UP
-        truncated = not terminated and self._turn >= self.max_turns
+        terminated, truncated = self.episode_status(verdict)
         self._ended = terminated or truncated
         info = self._info(verdict, components)
         if self.render_mode == "human":
@@ -220,6 +280,31 @@ class FeedbackEnv(gym.Env[str, str]):
             print(f"[{message['role']}]\n{message['content']}\n")
         return None
 
+    def close(self) -> None:
+        """Close the sandbox this env started (a ready sandbox passed in by the caller is left running)."""
+        if self.sandbox is not None:
+            self.sandbox.close()
+        super().close()
+
+    def describe(self) -> dict[str, Any]:
+        """What identifies this env's judging, for run records and reports (JSON-friendly).
+
+        >>> from feedback_gym.envs.countdown import CountdownEnv
+        >>> CountdownEnv(max_turns=3).describe()["family"], CountdownEnv().describe()["sandbox"]
+        ('countdown', None)
+        """
+        cls = type(self)
+        return {
+            "family": self.family,
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "max_turns": self.max_turns,
+            "feedback_kind": self.feedback.kind,
+            "critic": critic_name(self.feedback),
+            "feedback_identity": mode_identity(self.feedback),
+            "sandbox": self.sandbox.backend if self.sandbox is not None else None,
+            "task_source": self.source.name,
+        }
+
     def oracle_action(self) -> str:
         """An action that solves the current task (for tests, baselines and sanity checks)."""
         if self._task is None:
@@ -231,44 +316,33 @@ class FeedbackEnv(gym.Env[str, str]):
         """The current task (``None`` before the first reset)."""
         return self._task
 
-    # ------------------------------------------------------------------ internals
+    @property
+    def turn(self) -> int:
+        """The number of actions taken in this episode."""
+        return self._turn
 
-    def _choose_task(self, options: dict[str, Any]) -> Task:
-        unknown = set(options) - set(RESET_OPTIONS)
-        if unknown:
-            raise ConfigError(
-                f"unknown reset options {sorted(unknown)}; accepted: {', '.join(RESET_OPTIONS)}"
-            )
-        chosen = [key for key in RESET_OPTIONS if options.get(key) is not None]
-        if len(chosen) > 1:
-            raise ConfigError(f"give at most one of {', '.join(RESET_OPTIONS)}; got {chosen}")
-        if "task_id" in chosen:
-            task_id = options["task_id"]
-            if not isinstance(task_id, str):
-                raise ConfigError(f"task_id must be a str; got {type(task_id).__name__}")
-            return self.source.get(task_id)
-        if "task" in chosen:
-            data = options["task"]
-            if isinstance(data, Task):
-                return data
-            if not isinstance(data, Mapping):
-                raise InvalidTaskError(f"options['task'] must be a dict; got {type(data).__name__}")
-            return self.task_from_dict(data)
-        if "task_index" in chosen:
-            index = options["task_index"]
-            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-                raise ConfigError(f"task_index must be an int >= 0; got {index!r}")
-            return self.source.task(index)
-        return self.source.task(draw_index(self.np_random, self.source.size))
+    @property
+    def feedback_details(self) -> dict[str, Any]:
+        """The details the feedback mode reported with the newest feedback (``{}`` when none)."""
+        return dict(self._feedback_details)
+
+    @property
+    def history(self) -> tuple[Attempt, ...]:
+        """This episode's attempts so far (action and verdict), oldest first."""
+        return tuple(self._history)
+
+    # ------------------------------------------------------------------ internals
 
     def _judge(self, action: object) -> tuple[str, Verdict]:
         assert self._task is not None
         return judge_action(self.verifier, self._task, action)
 
     def _info(self, verdict: Verdict | None, components: dict[str, float]) -> dict[str, Any]:
+        """The shared ``info`` keys, over the family's :meth:`extra_info`."""
         assert self._task is not None
         best = max((a.verdict.score for a in self._history), default=0.0)
-        info: dict[str, Any] = {
+        info: dict[str, Any] = self.extra_info()
+        info |= {
             "task_id": self._task.id,
             "turn": self._turn,
             "max_turns": self.max_turns,
@@ -277,6 +351,8 @@ class FeedbackEnv(gym.Env[str, str]):
             "best_score": best,
             "reward_components": dict(components),
             "feedback_kind": self.feedback.kind,
+            "feedback_details": dict(self._feedback_details),
+            "assistant_prefix": str(self._feedback_details.get("assistant_prefix") or ""),  # in-place edits
             "error_kind": verdict.error_kind if verdict is not None else None,
             "verdict": verdict.public() if verdict is not None else {},  # a dict: vector envs merge infos
             "task_metadata": self._task.public_metadata(),
@@ -286,6 +362,73 @@ class FeedbackEnv(gym.Env[str, str]):
         if self._ended:
             info["episode_metrics"] = episode_metrics(self._records, self.max_turns)
         return info
+
+
+def check_reset_options(options: Mapping[str, Any], *, unknown: Literal["raise", "warn"] = "raise") -> None:
+    """Refuse (or, with ``unknown="warn"``, warn about) reset options other than :data:`RESET_OPTIONS`.
+
+    >>> check_reset_options({"task_id": "a"})
+    >>> check_reset_options({"seed": 3})
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: unknown reset options ['seed']; accepted: task_id, task, task_index
+    """
+    extra = sorted(set(options) - set(RESET_OPTIONS))
+    if extra:
+        message = f"unknown reset options {extra}; accepted: {', '.join(RESET_OPTIONS)}"
+        if unknown == "raise":
+            raise ConfigError(message)
+        warnings.warn(f"ignoring {message}", stacklevel=4)
+
+
+def select_task(
+    options: Mapping[str, Any],
+    source: TaskSource,
+    task_from_dict: Callable[[Mapping[str, Any]], Task],
+    rng: np.random.Generator,
+    *,
+    unknown: Literal["raise", "warn"] = "raise",
+) -> Task:
+    """Pick an episode's task from reset ``options``, the one rule every env and game follows.
+
+    ``options`` may name at most one of ``task_id`` (a task of ``source``), ``task`` (a dict in the
+    family's schema, read by ``task_from_dict``, or a :class:`Task`) and ``task_index`` (an index
+    into ``source``); without any, the task is drawn from ``source`` with ``rng``. Unknown keys are
+    refused with the accepted list, so a misspelt option never silently draws a random task.
+    ``unknown="warn"`` (the PettingZoo games only: PettingZoo's own API tests reset with a made-up
+    ``options={"options": 1}`` and require it to work) gives the same message as a warning instead.
+
+    >>> from feedback_gym.tasks import ListTaskSource
+    >>> source = ListTaskSource("demo", [Task("a", "say a"), Task("b", "say b")])
+    >>> select_task({"task_id": "b"}, source, None, np.random.default_rng(0)).id
+    'b'
+    >>> select_task({"task_idx": 1}, source, None, np.random.default_rng(0))
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: unknown reset options ['task_idx']; accepted: task_id, task, task_index
+    """
+    check_reset_options(options, unknown=unknown)
+    chosen = [key for key in RESET_OPTIONS if options.get(key) is not None]
+    if len(chosen) > 1:
+        raise ConfigError(f"give at most one of {', '.join(RESET_OPTIONS)}; got {chosen}")
+    if "task_id" in chosen:
+        task_id = options["task_id"]
+        if not isinstance(task_id, str):
+            raise ConfigError(f"task_id must be a str; got {type(task_id).__name__}")
+        return source.get(task_id)
+    if "task" in chosen:
+        data = options["task"]
+        if isinstance(data, Task):
+            return data
+        if not isinstance(data, Mapping):
+            raise InvalidTaskError(f"options['task'] must be a dict; got {type(data).__name__}")
+        return task_from_dict(data)
+    if "task_index" in chosen:
+        index = options["task_index"]
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise ConfigError(f"task_index must be an int >= 0; got {index!r}")
+        return source.task(index)
+    return source.task(draw_index(rng, source.size))
 
 
 def judge_action(verifier: Verifier, task: Task, action: object) -> tuple[str, Verdict]:

@@ -74,3 +74,52 @@ class CheckerFailedError(FeedbackGymError, RuntimeError):
 
 class CriticFailedError(FeedbackGymError, RuntimeError):
     """A model critic gave no usable critique (it raised, or said nothing) and no fallback was asked for."""
+
+
+def require_int(name: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` if it is an int (never a bool) within ``minimum..maximum``; else raise.
+
+    The one check behind every integer argument, so each says the same thing: what is accepted.
+
+    >>> require_int("rounds", 3, minimum=1)
+    3
+    >>> require_int("rounds", True, minimum=1)
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: rounds must be an int >= 1; got True
+    >>> require_int("port", 70000, 0, 65535)
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: port must be an int in 0..65535; got 70000
+    """
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (minimum is None or value >= minimum)
+        and (maximum is None or value <= maximum)
+    ):
+        return value
+    if minimum is not None and maximum is not None:
+        accepted = f"an int in {minimum}..{maximum}"
+    elif minimum is not None:
+        accepted = f"an int >= {minimum}"
+    elif maximum is not None:
+        accepted = f"an int <= {maximum}"
+    else:
+        accepted = "an int"
+    raise ConfigError(f"{name} must be {accepted}; got {value!r}")
+
+
+def require_positive_number(name: str, value: object) -> float:
+    """Return ``value`` if it is an int or float (never a bool) above zero; else raise.
+
+    >>> require_positive_number("idle_timeout_s", 0.5)
+    0.5
+    >>> require_positive_number("idle_timeout_s", float("nan"))
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: idle_timeout_s must be a positive number; got nan
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ConfigError(f"{name} must be a positive number; got {value!r}")

@@ -1,9 +1,11 @@
 """Feedback modes: the ways one :class:`~feedback_gym.verdict.Verdict` can be shown to the agent.
 
-A mode is any callable ``(verdict, context) -> str`` with a ``kind`` attribute. The generic modes
-here work for every family; families add their own (``critique``, ``in_place``, ``model``) by
-extending their environment's ``feedback_modes`` mapping. The environment picks one with its
-``feedback=`` argument; the verdict, the reward and ``info`` do not depend on the choice.
+A mode is any callable ``(verdict, context) -> str | RenderedFeedback`` with a ``kind`` attribute.
+A mode that has more to say than the text (what a critic found, why a substitute critique was used)
+returns a :class:`RenderedFeedback`; the step loop puts its ``details`` in ``info["feedback_details"]``.
+The generic modes here work for every family; families add their own (``critique``, ``in_place``,
+``model``) by extending their environment's ``feedback_modes`` mapping. The environment picks one
+with its ``feedback=`` argument; the verdict and the reward do not depend on the choice.
 """
 
 from __future__ import annotations
@@ -44,15 +46,49 @@ class FeedbackContext:
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
 
+@dataclass(frozen=True)
+class RenderedFeedback:
+    """A feedback mode's output when it has details to report besides the text.
+
+    ``text`` is what the agent sees; ``details`` (JSON-friendly, never hidden material) go to
+    ``info["feedback_details"]``, so a mode keeps no per-call state for the env to read back.
+    """
+
+    text: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
 @runtime_checkable
 class FeedbackMode(Protocol):
-    """Renders a verdict as the text the agent sees next."""
+    """Renders a verdict as the text the agent sees next (optionally with details for ``info``).
+
+    Optional, read by :func:`critic_name` and :func:`mode_identity` (for an env's ``describe()``):
+    a ``critic`` attribute naming the critic behind the text (``"reference"``, a model spec), and an
+    ``identity()`` method returning what reproduces the mode (a critic model's settings).
+    """
 
     kind: str
 
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Return the feedback text."""
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str | RenderedFeedback:
+        """Return the feedback text, or a :class:`RenderedFeedback`."""
         ...
+
+
+def render_feedback(mode: FeedbackMode, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
+    """Call ``mode`` and normalise its output: a plain string becomes text without details.
+
+    >>> render_feedback(BinaryFeedback(), Verdict(True, 1.0), FeedbackContext(Task("t", "p"), "a", 1, 1))
+    RenderedFeedback(text='Correct.', details={})
+    """
+    output = mode(verdict, context)
+    if isinstance(output, RenderedFeedback):
+        return output
+    if isinstance(output, str):
+        return RenderedFeedback(output)
+    raise TypeError(
+        f"feedback mode {getattr(mode, 'kind', type(mode).__name__)!r} returned "
+        f"{type(output).__name__}; a mode must return str or RenderedFeedback"
+    )
 
 
 def _turns_left(context: FeedbackContext) -> str:
@@ -309,22 +345,45 @@ class RejectPreviousFeedback:
         self.max_listed = max_listed
         self.max_answer_chars = max_answer_chars
 
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Return the base text, then every rejected answer of the episode so far."""
-        text = self.base(verdict, context)
-        if verdict.solved:
-            return text
-        rejected = rejected_answers(context.history, context.action, verdict)
+    @property
+    def critic(self) -> str | None:
+        """The base mode's critic, if it has one."""
+        return critic_name(self.base)
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str | RenderedFeedback:
+        """Return the base text, then every rejected answer of the episode so far.
+
+        The base mode's details (if it reports any) are passed on unchanged.
+        """
+        base = render_feedback(self.base, verdict, context)
+        rejected = [] if verdict.solved else rejected_answers(context.history, context.action, verdict)
         if not rejected:
-            return text
+            return base if base.details else base.text
         shown = rejected[-self.max_listed:]
-        lines = [text, "These answers were already tried and are wrong:"]
+        lines = [base.text, "These answers were already tried and are wrong:"]
         if len(rejected) > len(shown):
             hidden = len(rejected) - len(shown)
             lines.append(f"- ({hidden} earlier answer{'s' if hidden != 1 else ''} not shown)")
         lines.extend(f"- {_show_answer(key, self.max_answer_chars)}" for key in shown)
         lines.append("Do not give any of them again; give a different answer.")
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        return RenderedFeedback(text, base.details) if base.details else text
+
+
+def critic_name(mode: FeedbackMode) -> str | None:
+    """The critic behind ``mode``'s feedback (its optional ``critic`` attribute), or ``None``.
+
+    >>> critic_name(BinaryFeedback()), critic_name(RejectPreviousFeedback())
+    (None, None)
+    """
+    name = getattr(mode, "critic", None)
+    return name if isinstance(name, str) else None
+
+
+def mode_identity(mode: FeedbackMode) -> dict[str, Any] | None:
+    """What reproduces ``mode`` (its optional ``identity()``, e.g. a critic model's settings), or ``None``."""
+    identity = getattr(mode, "identity", None)
+    return dict(identity()) if callable(identity) else None
 
 
 #: The generic modes, by name. Values are factories so every env gets its own instance.

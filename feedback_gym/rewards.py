@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import Attempt, answer_key
@@ -161,6 +161,21 @@ def regression_penalty(verdict: Verdict, history: Sequence[Attempt], penalty: fl
 REWARD_OPTIONS = (
     "success", "turn_penalty", "error_penalties", "turn_discount", "repetition_penalty", "regression_penalty"
 )
+
+
+@runtime_checkable
+class RewardScheme(Protocol):
+    """What the step loop asks of a reward: the named parts of one step's reward.
+
+    :class:`RewardConfig` is the shared one; a family with extra terms (the tool family's call cost)
+    passes its own scheme to :class:`~feedback_gym.env.FeedbackEnv` instead of replacing the env's.
+    """
+
+    def components(
+        self, verdict: Verdict, turn: int, history: Sequence[Attempt], action: str | None = None
+    ) -> dict[str, float]:
+        """Return the named parts of this step's reward (their sum is the reward)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
-from feedback_gym.errors import ConfigError, InvalidTaskError, UnknownTaskError
+from feedback_gym.errors import ConfigError, InvalidTaskError, UnknownTaskError, require_int
 
 
 def _freeze(value: Any) -> Any:
@@ -164,8 +164,7 @@ class GeneratedTaskSource:
     def __init__(
         self, name: str, generate: Callable[[random.Random, int], Task], seed: int = 0
     ) -> None:
-        if not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative int; got {seed!r}")
+        require_int("seed", seed, minimum=0)
         self.name = name
         self.seed = seed
         self._generate = generate

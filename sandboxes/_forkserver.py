@@ -2,7 +2,7 @@
 
 This file is *standard library only* and is started as ``python3.11 -I -S _forkserver.py ...`` inside the
 boundary, as an ordinary user (never root: the host's root ignores ``RLIMIT_NPROC``); it is never
-imported by the environment process except for the wire helpers. It needs no capability on the host:
+imported by the environment process except for its constants. It needs no capability on the host:
 every isolation step below uses unprivileged user namespaces.
 
 **The server.** At start it enters a user and pid namespace of its own (it becomes pid 1 there, and
@@ -35,8 +35,8 @@ the job's processes). The server answers the caller, then kills the init, which 
 every process of the namespace; the next job's init is forked once they are all gone. A job past its wall
 clock is killed from outside by the server. Nothing of a job outlives it.
 
-Wire format (both directions): 4-byte big-endian length, then a JSON object. A job request carries its
-fds [stdin, stdout, stderr, (channel)] as ancillary data on its first bytes.
+Wire format (both directions, ``_wire.py``): 4-byte big-endian length, then a JSON object. A job request
+carries its fds [stdin, stdout, stderr, (channel)] as ancillary data on its first bytes.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ import functools  # noqa: F401
 import heapq  # noqa: F401
 import io
 import itertools  # noqa: F401
-import json
 import math  # noqa: F401
 import os
 import random  # noqa: F401
@@ -66,6 +65,15 @@ import sys
 import time
 import traceback
 import typing  # noqa: F401
+
+if __package__:  # on the host (``feedback_gym.sandboxes._forkserver``), for its constants only
+    from feedback_gym.sandboxes import _wire as wire
+else:  # inside the boundary: the wire module is shipped read-only next to this file (see local.py)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import feedback_gym_wire as wire
+    finally:
+        del sys.path[0]  # nothing else is ever imported from outside the standard library
 
 PR_SET_DUMPABLE = 4
 PR_SET_SECCOMP = 22
@@ -91,10 +99,8 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32,
 MS_REC, MS_PRIVATE = 0x4000, 1 << 18
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_HEADER = struct.Struct(">I")
 #: What a job's init reports to the server, and a Python program to its init: exit code, CPU seconds.
 _STATUS = struct.Struct(">id")
-MAX_MESSAGE = 256 * 1024 * 1024
 #: The uid a job runs as inside its own user namespace (it maps to the server's uid outside).
 JOB_UID = 1000
 #: Where every job works: its own tmpfs, so the path is the same for every job.
@@ -277,53 +283,6 @@ def install_seccomp() -> None:
     _check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(_SECCOMP[1]), 0, 0), "seccomp")
 
 
-# -- wire ---------------------------------------------------------------------------------------------
-def recv_exact(sock: socket.socket, n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = sock.recv(min(n, 1 << 20))
-        if not chunk:
-            raise EOFError("connection closed")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
-def recv_message(sock: socket.socket) -> tuple[dict, list[int]]:
-    head, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, 8)
-    if not head:
-        for fd in fds:
-            os.close(fd)
-        raise EOFError("connection closed")
-    if len(head) < _HEADER.size:
-        head += recv_exact(sock, _HEADER.size - len(head))
-    (size,) = _HEADER.unpack(head)
-    if size > MAX_MESSAGE:
-        raise ValueError("message too large")
-    message = json.loads(recv_exact(sock, size))
-    if not isinstance(message, dict):
-        raise ValueError("a message must be a JSON object")
-    return message, list(fds)
-
-
-def send_message(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
-    body = json.dumps(message).encode()
-    data = _HEADER.pack(len(body)) + body
-    if fds:
-        sent = socket.send_fds(sock, [data], fds)
-        data = data[sent:]
-    if data:
-        sock.sendall(data)
-
-
-def close_fds(fds: list[int]) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
 # -- the server ---------------------------------------------------------------------------------------
 class JobInit:
     """The server's handle on one job's init process (pid 1 of the job's namespaces)."""
@@ -343,13 +302,13 @@ class JobInit:
             return
         self.sock.settimeout(timeout)
         try:
-            message, fds = recv_message(self.sock)
+            message, fds = wire.recv_request(self.sock, wire.SERVER_MAX_MESSAGE)
         except (OSError, EOFError, ValueError) as err:
             raise OSError(f"a job's init process did not start ({err})") from None
         finally:
             self.sock.settimeout(None)
         if not message.get("ready") or len(fds) != 2:
-            close_fds(fds)
+            wire.close_fds(fds)
             why = message.get("setup_error")
             raise OSError(f"a job's init process could not set up its namespaces:\n{why}")
         self.workdir, self.program = fds[0], socket.socket(fileno=fds[1])
@@ -395,11 +354,11 @@ class Server:
         self.done: JobInit | None = None
 
     def serve(self) -> None:
-        send_message(self.sock, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
+        wire.send_message(self.sock, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0]})
         self.finish()
         while True:
             try:
-                request, fds = recv_message(self.sock)
+                request, fds = wire.recv_request(self.sock, wire.SERVER_MAX_MESSAGE)
             except EOFError:
                 return
             try:
@@ -407,8 +366,8 @@ class Server:
             except Exception:  # noqa: BLE001 - report, never die on one bad request
                 reply = {"error": traceback.format_exc()}
             finally:
-                close_fds(fds)
-            send_message(self.sock, reply)
+                wire.close_fds(fds)
+            wire.send_message(self.sock, reply)
             self.finish()
 
     def take_init(self) -> JobInit:
@@ -442,7 +401,7 @@ class Server:
             self.done = init = self.take_init()
             start = time.monotonic()
             self.hand_over(init, request, fds)
-        close_fds(fds)
+        wire.close_fds(fds)
         fds.clear()
         deadline = start + float(request["limits"]["wall_seconds"])
         while True:
@@ -457,7 +416,7 @@ class Server:
                         "cpu_seconds": 0.0, "files": {}, "stopped": True}
             if init.sock in ready:
                 try:
-                    status, _ = recv_message(init.sock)
+                    status, _ = wire.recv_request(init.sock, wire.SERVER_MAX_MESSAGE)
                 except (EOFError, OSError, ValueError):
                     status = None
                 if status is not None:
@@ -477,13 +436,13 @@ class Server:
         """Write the job's files into its work dir; the judge's job to the init, any other to the program."""
         write_files(init.workdir, request)
         if request.get("judge"):
-            send_message(init.sock, {"judge": True, "limits": request["limits"],
+            wire.send_message(init.sock, {"judge": True, "limits": request["limits"],
                                      "collect": request.get("collect", [])}, fds)
             return
         job = {key: request.get(key) for key in ("language", "argv", "limits", "env")}
         assert init.program is not None
-        send_message(init.program, job, fds)
-        send_message(init.sock, {"collect": request.get("collect", [])})
+        wire.send_message(init.program, job, fds)
+        wire.send_message(init.sock, {"collect": request.get("collect", [])})
 
     def finish(self) -> None:
         """After the reply: kill the last job's namespace, reap what died, fork inits ahead."""
@@ -553,25 +512,25 @@ def job_init(sock: socket.socket) -> None:
         # The server writes each job's files straight into this work dir and hands the program process
         # its job itself: this process is off the critical path of a plain job.
         workdir = os.open(WORKDIR, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        send_message(server, {"ready": True}, [workdir, program.sock.fileno()])
+        wire.send_message(server, {"ready": True}, [workdir, program.sock.fileno()])
         os.close(workdir)
     except BaseException:  # noqa: BLE001
         try:
-            send_message(server, {"setup_error": traceback.format_exc()})
+            wire.send_message(server, {"setup_error": traceback.format_exc()})
         finally:
             os._exit(126)
     try:
-        request, fds = recv_message(server)
+        request, fds = wire.recv_request(server, wire.SERVER_MAX_MESSAGE)
     except BaseException:  # noqa: BLE001 - the server went away: no job will come
         os._exit(0)
     try:
         if request.get("judge"):
             for target, fd in enumerate(fds):  # fds arrive lowest-first (from 3), so none is clobbered
                 os.dup2(fd, target)
-            close_fds([fd for fd in fds if fd >= len(fds)])
+            wire.close_fds([fd for fd in fds if fd >= len(fds)])
             status = run_judge(program, request)
         else:
-            close_fds(fds)
+            wire.close_fds(fds)
             status = program.wait()
     except BaseException:  # noqa: BLE001 - the init's own failure: the job failed, loudly
         os.write(2, b"sandbox: job init failed\n" + traceback.format_exc().encode())
@@ -580,7 +539,7 @@ def job_init(sock: socket.socket) -> None:
     status["files"] = collect(request)
     status.setdefault("cpu_seconds", 0.0)
     try:
-        send_message(server, status)
+        wire.send_message(server, status)
         server.recv(1)  # the server kills us after answering; EOF if it went away
     finally:
         os._exit(0)
@@ -733,7 +692,7 @@ class ProgramProcess:
         judge_end, candidate_end = socket.socketpair()
         null = os.open(os.devnull, os.O_RDONLY)
         try:
-            send_message(self.sock, {"candidate": True, "limits": limits},
+            wire.send_message(self.sock, {"candidate": True, "limits": limits},
                          [null, 1, 2, candidate_end.fileno()])
         finally:
             os.close(null)
@@ -744,7 +703,7 @@ class ProgramProcess:
 def program_process(sock: socket.socket) -> None:
     """Wait for the init's order and become the job (or the judge's candidate). Never returns."""
     try:
-        request, fds = recv_message(sock)
+        request, fds = wire.recv_request(sock, wire.SERVER_MAX_MESSAGE)
     except BaseException:  # noqa: BLE001 - no job came
         os._exit(0)
     try:
@@ -976,7 +935,7 @@ def main(args: list[str]) -> None:
         server.ready.append(server.spawn())
         server.ready[0].wait_ready(STARTUP_TIMEOUT)
     except Exception as err:  # noqa: BLE001 - say why, in the hello, and stop
-        send_message(sock, {"ready": False, "error": f"{type(err).__name__}: {err}"})
+        wire.send_message(sock, {"ready": False, "error": f"{type(err).__name__}: {err}"})
         sys.exit(1)
     server.serve()
 

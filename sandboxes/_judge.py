@@ -5,8 +5,9 @@ the job's init process: pid 1 of the job's namespaces, non-dumpable, with a ``sy
 read-only standard library alone. The program under test, ``candidate.py`` in the work dir, runs in
 another process. See ``harness.py`` for the threat model; in short:
 
-1. **Sealed.** Everything the judge and the tests import comes from the standard library, loaded
-   before the program runs; nothing is ever imported from a directory the program can write. The
+1. **Sealed.** Everything the judge and the tests import comes from the standard library and the wire
+   module shipped read-only beside this file (``_wire.py``), loaded by the fork server before the
+   program runs; nothing is ever imported from a directory the program can write. The
    candidate cannot signal the judge (the kernel drops signals to a namespace's init), trace it or read
    its memory (non-dumpable; ptrace and ``process_vm_*`` are refused by seccomp).
 2. **Unseen tests.** The candidate process exists *before* the judge reads the tests from stdin, and
@@ -38,17 +39,25 @@ import keyword
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Callable
 
+if __package__:  # on the host (``feedback_gym.sandboxes._judge``), for tests and doctests
+    from feedback_gym.sandboxes import _wire as wire
+else:  # inside the boundary: the wire module sits read-only next to this file (the fork server has
+    # already imported it at start, before any program existed; a candidate interpreter imports it here)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import feedback_gym_wire as wire
+    finally:
+        del sys.path[0]
+
 PR_SET_DUMPABLE = 4
 CHANNEL_FD = 3
 MAX_MESSAGE = 16 * 1024 * 1024
-_HEADER = struct.Struct(">I")
 CANDIDATE_MODULE = "__candidate__"
 
 
@@ -161,36 +170,9 @@ def decode(data: object, depth: int = 0, clock: _Clock | None = None) -> object:
     raise Unsupported(f"unknown tag {tag!r}")
 
 
-def send(sock: socket.socket, message: object) -> None:
-    body = json.dumps(message).encode()
-    sock.sendall(_HEADER.pack(len(body)) + body)
-
-
 def recv(sock: socket.socket, deadline: float | None = None) -> object:
-    """One message; with a ``deadline``, the *whole* message must arrive by then.
-
-    So a peer that trickles one byte at a time gains nothing.
-    """
-
-    def exact(n: int) -> bytes:
-        chunks = []
-        while n:
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("the reply did not arrive in time")
-                sock.settimeout(remaining)
-            chunk = sock.recv(min(n, 1 << 20))
-            if not chunk:
-                raise EOFError("the program closed the connection")
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
-
-    (size,) = _HEADER.unpack(exact(_HEADER.size))
-    if size > MAX_MESSAGE:
-        raise Unsupported(f"a message of {size} bytes is over the {MAX_MESSAGE} limit")
-    return json.loads(exact(size))
+    """One message; with a ``deadline``, the *whole* message must arrive by then."""
+    return wire.recv_message(sock, MAX_MESSAGE, deadline)
 
 
 # -- the candidate side ------------------------------------------------------------------------------
@@ -205,13 +187,13 @@ def serve_candidate(sock: socket.socket) -> None:
         exec(compile(source, "candidate.py", "exec"), module.__dict__)
     except BaseException as exc:  # noqa: BLE001 - the program's failure to load is a result
         _flush_output()
-        send(sock, {"loaded": False, "error": _describe(exc)})
+        wire.send_message(sock, {"loaded": False, "error": _describe(exc)})
         return
     names = sorted(
         name for name, value in vars(module).items() if callable(value) and not name.startswith("__")
     )
     _flush_output()
-    send(sock, {"loaded": True, "names": names})
+    wire.send_message(sock, {"loaded": True, "names": names})
     while True:
         request = recv(sock)
         try:
@@ -225,7 +207,7 @@ def serve_candidate(sock: socket.socket) -> None:
         except BaseException as exc:  # noqa: BLE001 - the program's exception is the result
             reply = {"error": _describe(exc)}
         _flush_output()  # the judge may kill this process right after the reply: prints must be out
-        send(sock, reply)
+        wire.send_message(sock, reply)
 
 
 def _flush_output() -> None:
@@ -361,13 +343,13 @@ class Judge:
             hello = recv(self.sock, deadline)
         except TimeoutError:
             self.load_error = {
-                "kind": "timeout",
+                "kind": wire.TIMEOUT,
                 "message": f"loading the program took over {self.timeout:g} s",
             }
             return
         except (EOFError, OSError, ValueError, Unsupported, RecursionError) as exc:
             self.load_error = {
-                "kind": "runtime_error",
+                "kind": wire.RUNTIME_ERROR,
                 "message": f"the program exited while loading ({exc})",
             }
             return
@@ -375,7 +357,7 @@ class Judge:
             error = hello.get("error", {}) if isinstance(hello, dict) else {}
             error = error if isinstance(error, dict) else {}
             self.load_error = {
-                "kind": "runtime_error",
+                "kind": wire.RUNTIME_ERROR,
                 "message": f"{str(error.get('type', 'Error'))[:100]}: {str(error.get('message', ''))[:2000]}",
                 "traceback": str(error.get("traceback", ""))[-4000:],
             }
@@ -391,22 +373,26 @@ class Judge:
         if self.forbid_mutation:
             request["return_args"] = True
         if self.sock is None or time.monotonic() >= self.deadline:
-            raise CandidateGone("timeout", f"the test took over {self.timeout:g} s")
+            raise CandidateGone(wire.TIMEOUT, f"the test took over {self.timeout:g} s")
         try:
             self.sock.settimeout(max(0.001, self.deadline - time.monotonic()))
-            send(self.sock, request)
+            wire.send_message(self.sock, request)
             reply = recv(self.sock, self.deadline)
         except TimeoutError:
             self.stop()
-            raise CandidateGone("timeout", f"{name}(...) did not return within {self.timeout:g} s") from None
+            raise CandidateGone(
+                wire.TIMEOUT, f"{name}(...) did not return within {self.timeout:g} s"
+            ) from None
         except (EOFError, OSError) as exc:
             self.restart()
-            raise CandidateGone("runtime_error", f"the program exited during {name}(...) ({exc})") from None
+            raise CandidateGone(
+                wire.RUNTIME_ERROR, f"the program exited during {name}(...) ({exc})"
+            ) from None
         except (ValueError, Unsupported, RecursionError) as exc:
             self.restart()
-            raise CandidateGone("runtime_error", f"{name}(...) sent an unreadable reply ({exc})") from None
+            raise CandidateGone(wire.RUNTIME_ERROR, f"{name}(...) sent an unreadable reply ({exc})") from None
         if not isinstance(reply, dict):
-            raise CandidateGone("runtime_error", "malformed reply")
+            raise CandidateGone(wire.RUNTIME_ERROR, "malformed reply")
         if "error" in reply and isinstance(reply["error"], dict):
             info = reply["error"]
             info = {
@@ -423,7 +409,7 @@ class Judge:
             return decode(reply.get("ok"), clock=_Clock(self.deadline))
         except (Unsupported, ValueError, TypeError, RecursionError, OverflowError) as exc:
             raise CandidateGone(
-                "runtime_error", f"{name}(...) returned a value that is not plain data ({exc})"
+                wire.RUNTIME_ERROR, f"{name}(...) returned a value that is not plain data ({exc})"
             ) from None
 
     def restart(self) -> None:
@@ -434,7 +420,9 @@ class Judge:
         try:
             self.pid, self.sock = start_candidate_exec(self.preexec)
         except OSError as exc:  # e.g. the program used up the job's processes: the rest fail
-            self.load_error = {"kind": "runtime_error", "message": f"the program could not restart ({exc})"}
+            self.load_error = {
+                "kind": wire.RUNTIME_ERROR, "message": f"the program could not restart ({exc})"
+            }
             return
         saved, self.load_error = self.load_error, None
         self.await_load()
@@ -523,7 +511,6 @@ def compile_tests(tests: list[str]) -> list[object]:
     return compiled
 
 
-NOT_RUN = "not_run"
 
 
 def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:
@@ -561,7 +548,7 @@ def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:
         namespace[entry] = namespace["candidate"] = judge.proxy(entry)
     except Exception as exc:  # noqa: BLE001
         for index in range(len(spec["tests"])):
-            emit(index, False, "internal_error", f"the test set-up failed: {type(exc).__name__}: {exc}")
+            emit(index, False, wire.INTERNAL_ERROR, f"the test set-up failed: {type(exc).__name__}: {exc}")
         return
     stopped = ""
     for index, code in enumerate(compiled):
@@ -576,29 +563,29 @@ def run_tests(spec: dict, judge: Judge, emit, compiled: list[object]) -> None:
             )
             continue
         if isinstance(code, SyntaxError):
-            emit(index, False, "internal_error", f"the test does not compile: {code}")
+            emit(index, False, wire.INTERNAL_ERROR, f"the test does not compile: {code}")
             continue
         if not stopped and judge.remaining_budget() <= 0:
             stopped = "the tests' time budget was spent"
         if stopped:
-            emit(index, False, NOT_RUN, f"not run: {stopped}")
+            emit(index, False, wire.NOT_RUN, f"not run: {stopped}")
             continue
         judge.deadline = time.monotonic() + min(judge.timeout, judge.remaining_budget())
         try:
             exec(code, namespace)
         except CandidateGone as exc:
             emit(index, False, exc.kind, str(exc), **last)
-            if exc.kind == "timeout":
+            if exc.kind == wire.TIMEOUT:
                 stopped = f"test {index + 1} timed out, so the remaining tests were skipped"
         except CandidateError as exc:
-            emit(index, False, "runtime_error", str(exc), detail=exc.info.get("traceback"), **last)
+            emit(index, False, wire.RUNTIME_ERROR, str(exc), detail=exc.info.get("traceback"), **last)
         except CandidateMutated as exc:
-            emit(index, False, "wrong_answer", str(exc), **last)
+            emit(index, False, wire.WRONG_ANSWER, str(exc), **last)
         except AssertionError as exc:
             message = str(exc) or ("wrong answer" if last else "an assertion failed")
-            emit(index, False, "wrong_answer", message, **last)
+            emit(index, False, wire.WRONG_ANSWER, message, **last)
         except Exception as exc:  # noqa: BLE001 - e.g. comparing None with an int
-            emit(index, False, "runtime_error", f"{type(exc).__name__}: {exc}", **last)
+            emit(index, False, wire.RUNTIME_ERROR, f"{type(exc).__name__}: {exc}", **last)
         else:
             emit(index, True, None, "", **last)
 

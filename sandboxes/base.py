@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_positive_number
 
 #: Languages a job may name. ``python`` runs in the backend's warm interpreter (no exec);
 #: ``c`` and ``cpp`` are compiled with gcc/g++ and the binary is run (see ``languages.py``).
@@ -65,9 +65,7 @@ class Limits:
             "processes",
             "output_bytes",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ConfigError(f"Limits.{name} must be a positive number; got {value!r}")
+            require_positive_number(f"Limits.{name}", getattr(self, name))
 
     def replace(self, **changes: float) -> Limits:
         """A copy with some fields changed (validated like the original)."""

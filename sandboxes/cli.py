@@ -14,42 +14,38 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from feedback_gym.sandboxes.config import DEFAULT_IMAGE
 
 
-def _install(args: argparse.Namespace) -> int:
-    from feedback_gym.sandboxes.engine import install_engine
-
+def _report(action: Callable[[], str]) -> int:
+    """Print what an engine action did (exit 0), or why it could not (exit 1)."""
     try:
-        print(install_engine())
-    except PermissionError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _start(args: argparse.Namespace) -> int:
-    from feedback_gym.sandboxes.engine import start_engine
-
-    try:
-        print(start_engine(Path(args.pid_file)))
+        print(action())
     except (RuntimeError, PermissionError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
 
 
+def _install(args: argparse.Namespace) -> int:
+    from feedback_gym.sandboxes.engine import install_engine
+
+    return _report(install_engine)
+
+
+def _start(args: argparse.Namespace) -> int:
+    from feedback_gym.sandboxes.engine import start_engine
+
+    return _report(lambda: start_engine(Path(args.pid_file)))
+
+
 def _stop(args: argparse.Namespace) -> int:
     from feedback_gym.sandboxes.engine import stop_engine
 
-    try:
-        print(stop_engine(Path(args.pid_file)))
-    except RuntimeError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return _report(lambda: stop_engine(Path(args.pid_file)))
 
 
 def _build(args: argparse.Namespace) -> int:

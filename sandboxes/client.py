@@ -13,7 +13,7 @@ import selectors
 import socket
 import time
 
-from feedback_gym.sandboxes import _forkserver as wire
+from feedback_gym.sandboxes import _wire as wire
 from feedback_gym.sandboxes.base import (
     KILLED_CPU,
     KILLED_FILE_SIZE,
@@ -171,7 +171,7 @@ def _wait(sock: socket.socket, readers: list[_CappedReader], deadline: float) ->
                 if key.data is None:
                     selector.unregister(sock)
                     try:
-                        reply, _fds = wire.recv_message(sock)
+                        reply, _fds = wire.recv_request(sock, wire.SERVER_MAX_MESSAGE)
                     except (EOFError, OSError, ValueError) as err:
                         raise ServerDiedError(f"the fork server died: {err}") from err
                     for fd in _fds:

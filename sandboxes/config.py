@@ -78,9 +78,35 @@ SandboxConfig = LocalConfig | DockerConfig
 
 #: Names accepted by :func:`make_sandbox`.
 BACKENDS = ("local", "docker")
+#: The backend every code-running environment uses unless told otherwise.
+DEFAULT_BACKEND = "local"
 
 
-def make_sandbox(spec: str | LocalConfig | DockerConfig | Sandbox = "local") -> Sandbox:
+def sandbox_spec(spec: object) -> LocalConfig | DockerConfig | Sandbox:
+    """Check a ``sandbox=`` argument and resolve a backend name to its config: the one validation.
+
+    >>> sandbox_spec("docker").name
+    'docker'
+    >>> sandbox_spec("podman")
+    Traceback (most recent call last):
+    ...
+    feedback_gym.errors.ConfigError: unknown sandbox backend 'podman'; accepted: local, docker
+    """
+    if isinstance(spec, str):
+        if spec == "local":
+            return LocalConfig()
+        if spec == "docker":
+            return DockerConfig()
+        raise ConfigError(f"unknown sandbox backend {spec!r}; accepted: {', '.join(BACKENDS)}")
+    if isinstance(spec, LocalConfig | DockerConfig | Sandbox):
+        return spec
+    raise ConfigError(
+        f"sandbox must be one of {', '.join(BACKENDS)}, a LocalConfig/DockerConfig or a Sandbox; "
+        f"got {type(spec).__name__}"
+    )
+
+
+def make_sandbox(spec: str | LocalConfig | DockerConfig | Sandbox = DEFAULT_BACKEND) -> Sandbox:
     """Build a sandbox from a backend name, a typed config, or pass a ready sandbox through.
 
     Args:
@@ -90,27 +116,16 @@ def make_sandbox(spec: str | LocalConfig | DockerConfig | Sandbox = "local") -> 
     Raises:
         ConfigError: for an unknown name or type, saying what is accepted.
     """
-    if isinstance(spec, str):
-        if spec == "local":
-            spec = LocalConfig()
-        elif spec == "docker":
-            spec = DockerConfig()
-        else:
-            raise ConfigError(f"unknown sandbox backend {spec!r}; accepted: {', '.join(BACKENDS)}")
-    if isinstance(spec, LocalConfig):
+    config = sandbox_spec(spec)
+    if isinstance(config, LocalConfig):
         from feedback_gym.sandboxes.local import LocalSandbox
 
-        return LocalSandbox(spec)
-    if isinstance(spec, DockerConfig):
+        return LocalSandbox(config)
+    if isinstance(config, DockerConfig):
         from feedback_gym.sandboxes.docker_backend import DockerSandbox
 
-        return DockerSandbox(spec)
-    if isinstance(spec, Sandbox):
-        return spec
-    raise ConfigError(
-        f"sandbox must be one of {BACKENDS}, a LocalConfig/DockerConfig or a Sandbox; "
-        f"got {type(spec).__name__}"
-    )
+        return DockerSandbox(config)
+    return config
 
 
 class SandboxHandle:
@@ -122,25 +137,16 @@ class SandboxHandle:
     handle never closes it.
     """
 
-    def __init__(self, spec: str | LocalConfig | DockerConfig | Sandbox) -> None:
-        if isinstance(spec, str) and spec not in BACKENDS:
-            raise ConfigError(f"unknown sandbox backend {spec!r}; accepted: {', '.join(BACKENDS)}")
-        if not isinstance(spec, str | LocalConfig | DockerConfig | Sandbox):
-            raise ConfigError(
-                f"sandbox must be one of {', '.join(BACKENDS)}, a LocalConfig/DockerConfig or a Sandbox; "
-                f"got {type(spec).__name__}"
-            )
-        self.spec = spec
-        self.owned = not isinstance(spec, Sandbox)
-        self._sandbox: Sandbox | None = None if self.owned else spec  # type: ignore[assignment]
+    def __init__(self, spec: str | LocalConfig | DockerConfig | Sandbox = DEFAULT_BACKEND) -> None:
+        self.spec = sandbox_spec(spec)
+        self.owned = not isinstance(self.spec, Sandbox)
+        self._sandbox: Sandbox | None = None if self.owned else self.spec  # type: ignore[assignment]
         self._finalizer: weakref.finalize | None = None
 
     @property
     def backend(self) -> str:
-        """The backend's name (``local``, ``docker``, or a custom sandbox's ``name``)."""
-        if isinstance(self.spec, str):
-            return self.spec
-        return str(getattr(self.spec, "name", type(self.spec).__name__))
+        """The backend's name (``local``, ``docker``, or a ready sandbox's ``name``), without starting it."""
+        return str(self.spec.name)
 
     def start(self) -> Sandbox:
         """The sandbox, started on first call.

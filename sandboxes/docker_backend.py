@@ -32,11 +32,11 @@ import uuid
 from pathlib import Path
 
 from feedback_gym.errors import SandboxUnavailableError, missing_dependency
-from feedback_gym.sandboxes import _forkserver as wire
+from feedback_gym.sandboxes import _wire as wire
 from feedback_gym.sandboxes._forkserver import DENIED_SYSCALLS
 from feedback_gym.sandboxes.config import DockerConfig
 from feedback_gym.sandboxes.image import SANDBOX_UID
-from feedback_gym.sandboxes.local import JUDGE_PATH, JUDGE_SOURCE, SERVER_PATH, SERVER_SOURCE
+from feedback_gym.sandboxes.local import SERVER_PATH, SHIPPED_FILES
 from feedback_gym.sandboxes.pool import PooledSandbox, Worker
 
 #: Label on every container we create (value: the sandbox's id).
@@ -157,8 +157,7 @@ class DockerWorker(Worker):
                 tmpfs={"/tmp": "size=1m,mode=1777", "/dev/shm": "size=1m,mode=1777"},
                 volumes={
                     str(self.dir): {"bind": SOCKET_DIR, "mode": "rw"},
-                    str(SERVER_SOURCE): {"bind": SERVER_PATH, "mode": "ro"},
-                    str(JUDGE_SOURCE): {"bind": JUDGE_PATH, "mode": "ro"},
+                    **{str(source): {"bind": path, "mode": "ro"} for path, source in SHIPPED_FILES.items()},
                 },
                 mem_limit=f"{cfg.memory_mb}m",
                 memswap_limit=f"{cfg.memory_mb}m",
@@ -173,7 +172,7 @@ class DockerWorker(Worker):
             )
             conn, _ = listener.accept()
             conn.settimeout(STARTUP_TIMEOUT)
-            hello, _ = wire.recv_message(conn)
+            hello, _ = wire.recv_request(conn, wire.SERVER_MAX_MESSAGE)
             conn.settimeout(None)
         except Exception as err:
             logs = self._logs()

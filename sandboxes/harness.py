@@ -44,17 +44,14 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
+from feedback_gym.sandboxes._wire import NOT_RUN
 from feedback_gym.sandboxes.base import ExecResult, Job, Limits, Sandbox
 from feedback_gym.sandboxes.languages import BINARY, COMPILERS, binary_job, compile_job
 
-#: Error kinds of a :class:`TestOutcome` (the same strings as ``feedback_gym.verdict``).
-WRONG_ANSWER = "wrong_answer"
-RUNTIME_ERROR = "runtime_error"
-TIMEOUT = "timeout"
-COMPILE_ERROR = "compile_error"
-INTERNAL_ERROR = "internal_error"
-NOT_RUN = "not_run"  # an earlier test timed out or the check's time budget was spent
+# Error kinds of a :class:`TestOutcome`: a verdict's, plus ``NOT_RUN`` from the judge's wire format.
+from feedback_gym.verdict import COMPILE_ERROR, INTERNAL_ERROR, RUNTIME_ERROR, TIMEOUT, WRONG_ANSWER
 
 #: Default limits of a function-test job; ``wall_seconds`` is the tests' shared budget (each test also
 #: has its own ``timeout``, and after a timeout the rest are not run).
@@ -198,22 +195,10 @@ def check_function(
 
 
 def run_function_tests(
-    sandbox: Sandbox,
-    program: str,
-    entry_point: str,
-    tests: Sequence[str],
-    *,
-    setup: str = "",
-    helpers: str = "",
-    timeout: float = 5.0,
-    limits: Limits = FUNCTION_TEST_LIMITS,
-    forbid_mutation: bool = False,
+    sandbox: Sandbox, program: str, entry_point: str, tests: Sequence[str], **options: Any
 ) -> list[TestOutcome]:
-    """Per-test outcomes of :func:`check_function` (same arguments)."""
-    return check_function(
-        sandbox, program, entry_point, tests, setup=setup, helpers=helpers, timeout=timeout, limits=limits,
-        forbid_mutation=forbid_mutation,
-    ).outcomes
+    """Per-test outcomes of :func:`check_function` (same arguments and keyword options)."""
+    return check_function(sandbox, program, entry_point, tests, **options).outcomes
 
 
 def _read_verdict(result: ExecResult, nonce: str, count: int) -> list[TestOutcome]:

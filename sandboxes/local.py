@@ -1,15 +1,17 @@
 """The ``local`` backend: one warm fork server per worker, each inside its own bubblewrap boundary.
 
-Why this shape (measured in ``research/platform-notes.md``): a fork from a small warm interpreter costs
-~2 ms where a fresh interpreter costs ~10 ms and ``docker exec`` ~80 ms. So each worker is a tiny
-``/usr/bin/python3.11 -I -S`` process (never the trainer's process, never one holding torch) that forks
-once per job. It works the same for every user, root or not, because it needs no privilege at all:
-isolation comes from unprivileged user namespaces (``user.max_user_namespaces`` > 0), layer by layer:
+Why this shape (measured when the backend was designed; ``feedback-gym sandbox bench`` measures it
+today): a fork from a small warm interpreter costs ~2 ms where a fresh interpreter costs ~10 ms and
+``docker exec`` ~80 ms. So each worker is a tiny ``/usr/bin/python3.11 -I -S`` process (never the
+trainer's process, never one holding torch) that forks once per job. It works the same for every user,
+root or not, because it needs no privilege at all: isolation comes from unprivileged user namespaces
+(``user.max_user_namespaces`` > 0), layer by layer:
 
 - **Filesystem**: bubblewrap gives the server an allow-listed view: ``/usr`` (read-only), the dynamic
-  loader's cache, a tmpfs ``/tmp``, minimal ``/dev`` and ``/proc``; the server's and judge's sources are
-  copied in (``--ro-bind-data``), so no host path has to be readable by the worker. The host's ``/work``,
-  ``/root``, ``/home``, ``/tmp`` and the project's data (hidden tests!) do not exist in there.
+  loader's cache, a tmpfs ``/tmp``, minimal ``/dev`` and ``/proc``; the sources of the server, the judge
+  and their wire module are copied in (``--ro-bind-data``, :data:`SHIPPED_FILES`), so no host path has
+  to be readable by the worker. The host's ``/work``, ``/root``, ``/home``, ``/tmp`` and the project's
+  data (hidden tests!) do not exist in there.
 - **Network**: a fresh network namespace with only its own loopback: the host's loopback is unreachable.
 - **Per job** (see ``_forkserver.py``): its own user, pid, IPC and mount namespaces, a private tmpfs work
   dir and ``/dev/shm``, no capabilities, ``no_new_privs``, a seccomp filter, rlimits (CPU, memory, file
@@ -27,20 +29,27 @@ import shutil
 import signal
 import socket
 import subprocess
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from feedback_gym.errors import SandboxUnavailableError
-from feedback_gym.sandboxes import _forkserver as wire
+from feedback_gym.sandboxes import _wire as wire
 from feedback_gym.sandboxes.config import LocalConfig
 from feedback_gym.sandboxes.pool import PooledSandbox, Worker
 
-SERVER_SOURCE = Path(__file__).with_name("_forkserver.py")
 #: Where the server script appears inside the boundary.
 SERVER_PATH = "/opt/feedback-gym/forkserver.py"
-JUDGE_SOURCE = Path(__file__).with_name("_judge.py")
-#: The judge sits next to the server so the server can import it once (``feedback_gym_judge``).
+#: The judge and the wire module sit next to the server, so the server can import them once, at start,
+#: from a read-only place (``feedback_gym_judge``, ``feedback_gym_wire``).
 JUDGE_PATH = "/opt/feedback-gym/feedback_gym_judge.py"
+WIRE_PATH = f"/opt/feedback-gym/{wire.SHIPPED_NAME}"
+#: Every file shipped into the boundary, read-only: its path there -> its source here.
+SHIPPED_FILES: dict[str, Path] = {
+    SERVER_PATH: Path(__file__).with_name("_forkserver.py"),
+    JUDGE_PATH: Path(__file__).with_name("_judge.py"),
+    WIRE_PATH: Path(wire.__file__),
+}
 STARTUP_TIMEOUT = 20.0
 _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="feedback-gym-sandbox-spawner")
 
@@ -84,8 +93,8 @@ def find_bwrap() -> str:
     return bwrap
 
 
-def bwrap_argv(bwrap: str, python: str, server_fd: int, judge_fd: int) -> list[str]:
-    """The bubblewrap command line that starts one fork server (sources read from two fds)."""
+def bwrap_argv(bwrap: str, python: str, shipped_fds: Mapping[str, int]) -> list[str]:
+    """The bubblewrap command line that starts one fork server (shipped files: path there -> fd here)."""
     argv = [
         bwrap,
         "--die-with-parent",
@@ -118,8 +127,10 @@ def bwrap_argv(bwrap: str, python: str, server_fd: int, judge_fd: int) -> list[s
         "--dev", "/dev",
         "--perms", "1777", "--dir", "/dev/shm",
         "--perms", "0755", "--tmpfs", "/tmp",
-        "--perms", "0644", "--ro-bind-data", str(server_fd), SERVER_PATH,
-        "--perms", "0644", "--ro-bind-data", str(judge_fd), JUDGE_PATH,
+    ]
+    for path, fd in shipped_fds.items():
+        argv += ["--perms", "0644", "--ro-bind-data", str(fd), path]
+    argv += [
         "--chdir", "/",
         python, "-I", "-S", SERVER_PATH, "--fd", "0",
     ]
@@ -147,7 +158,7 @@ class LocalWorker(Worker):
     def start(self) -> None:
         """Start bubblewrap with the fork server; wait for its hello (or say why it did not come)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        sources = [_source_fd(SERVER_SOURCE), _source_fd(JUDGE_SOURCE)]
+        sources = {path: _source_fd(source) for path, source in SHIPPED_FILES.items()}
         read_errors, write_errors = os.pipe()
         as_root = os.geteuid() == 0
         try:
@@ -155,13 +166,13 @@ class LocalWorker(Worker):
             # spawned from one long-lived thread, never from a caller's short-lived one.
             self.process = _SPAWNER.submit(
                 subprocess.Popen,
-                bwrap_argv(self.bwrap, self.python, *sources),
+                bwrap_argv(self.bwrap, self.python, sources),
                 stdin=theirs,
                 stdout=subprocess.DEVNULL,
                 stderr=write_errors,
                 env={},
                 cwd="/",
-                pass_fds=sources,
+                pass_fds=list(sources.values()),
                 start_new_session=True,
                 close_fds=True,
                 user=self.config.root_uid if as_root else None,
@@ -171,11 +182,11 @@ class LocalWorker(Worker):
         finally:
             theirs.close()
             os.close(write_errors)
-            for fd in sources:
+            for fd in sources.values():
                 os.close(fd)
         ours.settimeout(STARTUP_TIMEOUT)
         try:
-            hello, _ = wire.recv_message(ours)
+            hello, _ = wire.recv_request(ours, wire.SERVER_MAX_MESSAGE)
         except (OSError, EOFError, ValueError) as err:
             ours.close()
             self.kill()

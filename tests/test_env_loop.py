@@ -9,7 +9,9 @@ import feedback_gym  # noqa: F401
 from feedback_gym.env import FeedbackEnv
 from feedback_gym.envs.countdown import CountdownEnv, CountdownVerifier
 from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError, UnknownTaskError
+from feedback_gym.feedback import FeedbackContext, RenderedFeedback
 from feedback_gym.tasks import ListTaskSource, Task
+from feedback_gym.verdict import Verdict
 
 USER_TASK = {"numbers": [2, 3, 4], "target": 20, "solution": "(2 + 3) * 4"}
 
@@ -160,3 +162,68 @@ def test_vector_env_merges_infos_when_one_copy_resets_and_another_steps(mode: st
     assert info["turn"].tolist() == [0, 2]
     assert "score" in info["verdict"] and info["verdict"]["_score"].tolist() == [False, True]
     envs.close()
+
+
+# ---------------------------------------------------------------------------- the loop's seams
+
+
+class _DetailedBinary:
+    """A feedback mode that reports details with its text (as the maths critics do)."""
+
+    kind = "detailed"
+
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
+        return RenderedFeedback("Right." if verdict.solved else "Wrong.", {"turn_seen": context.turn})
+
+
+def test_feedback_details_are_always_in_info_and_never_stale() -> None:
+    env = CountdownEnv(max_turns=3, feedback=_DetailedBinary())
+    _, info = env.reset(options={"task": USER_TASK})
+    assert info["feedback_details"] == {}
+    obs, _, _, _, info = env.step("<answer>2</answer>")
+    assert obs == "Wrong." and info["feedback_details"] == {"turn_seen": 1}
+    _, _, terminated, _, info = env.step("<give_up>")
+    assert terminated and info["feedback_details"] == {}  # the give-up message has no details
+    _, info = env.reset(options={"task": USER_TASK})
+    assert info["feedback_details"] == {}
+    plain = CountdownEnv(max_turns=2)
+    plain.reset(seed=0)
+    assert plain.step("<answer>2</answer>")[4]["feedback_details"] == {}
+
+
+def test_a_mode_returning_neither_text_nor_rendered_feedback_is_a_clear_error() -> None:
+    class Broken:
+        kind = "broken"
+
+        def __call__(self, verdict: Verdict, context: FeedbackContext) -> int:
+            return 42
+
+    env = CountdownEnv(feedback=Broken())
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match="str or RenderedFeedback"):
+        env.step("<answer>2</answer>")
+
+
+class _TwoStrikes(CountdownEnv):
+    """Ends the episode (terminated) after two wrong answers, whatever the turn budget."""
+
+    def episode_status(self, verdict: Verdict) -> tuple[bool, bool]:
+        terminated, truncated = super().episode_status(verdict)
+        strikes = sum(1 for a in self.history if not a.verdict.solved)
+        return (True, False) if not terminated and strikes >= 2 else (terminated, truncated)
+
+
+def test_episode_status_decides_the_end_and_sees_the_current_attempt() -> None:
+    env = _TwoStrikes(max_turns=5)
+    env.reset(options={"task": USER_TASK})
+    assert env.step("<answer>2</answer>")[2:4] == (False, False)
+    _, _, terminated, truncated, info = env.step("<answer>3</answer>")
+    assert (terminated, truncated) == (True, False) and "episode_metrics" in info
+    with pytest.raises(EpisodeEndedError):
+        env.step("<answer>(2 + 3) * 4</answer>")
+
+
+def test_reset_refuses_unknown_options_with_the_accepted_list() -> None:
+    env = CountdownEnv()
+    with pytest.raises(ConfigError, match="accepted: task_id, task, task_index"):
+        env.reset(options={"task_idx": 3})

@@ -37,7 +37,7 @@ import gymnasium as gym
 
 from feedback_gym.conversation import opening
 from feedback_gym.env import GIVE_UP_ACTION
-from feedback_gym.errors import ConfigError, missing_dependency
+from feedback_gym.errors import ConfigError, missing_dependency, require_int
 
 #: Feedback longer than this many characters is cut (with a marker) before it goes back to the model.
 MAX_FEEDBACK_CHARS = 8000
@@ -179,8 +179,7 @@ def task_rows(env_id: str, num_tasks: int, seed: int = 0, **env_kwargs: Any) -> 
     Tasks are drawn with reset seeds ``seed, seed + 1, ...``; repeated draws are skipped, so a small
     task set yields fewer rows than asked for rather than duplicates.
     """
-    if num_tasks < 1:
-        raise ConfigError(f"num_tasks must be >= 1; got {num_tasks}")
+    require_int("num_tasks", num_tasks, minimum=1)
     env = gym.make(env_id, **env_kwargs)
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()

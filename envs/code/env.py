@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from feedback_gym.env import FeedbackEnv, user_task_id
+from feedback_gym.envs.in_place_edit import in_place_feedback
+from feedback_gym.envs.model_critic import bind_feedback, model_feedback
 from feedback_gym.errors import ConfigError, InvalidTaskError
 from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
 from feedback_gym.sandboxes.base import Limits, Sandbox
-from feedback_gym.sandboxes.config import DockerConfig, LocalConfig, SandboxHandle
+from feedback_gym.sandboxes.config import DEFAULT_BACKEND, DockerConfig, LocalConfig, SandboxHandle
 from feedback_gym.tasks import Task, TaskSource
 
+from .critic_brief import CODE_BRIEF
 from .feedback import CodeFullFeedback, CodeTestsFeedback
 from .loaders import (
     apps_record_to_task,
@@ -46,8 +49,12 @@ class CodeFeedbackEnv(FeedbackEnv):
     Text. After ``reset``: the task (a function signature and description, or a stdin/stdout
     statement) and, when ``visible_tests`` allows, example tests. After each ``step``: the feedback,
     whose detail depends on ``feedback``: ``none``, ``binary``, ``unary`` ("try again"), ``score``
-    (k of n tests), ``tests`` (the first failing tests with input, expected and actual) or ``full``
-    (also tracebacks, stderr and compiler diagnostics with line numbers). Hidden test source never
+    (k of n tests), ``tests`` (the first failing tests with input, expected and actual), ``full``
+    (also tracebacks, stderr and compiler diagnostics with line numbers), or ``model`` (a critic
+    model's leak-filtered review; ``feedback_options={"critic": SPEC}``, see
+    :mod:`feedback_gym.envs.model_critic`), or ``in_place`` (the critic corrects the first wrong line
+    of the program and the agent continues from the edited text, see
+    :mod:`feedback_gym.envs.in_place_edit`). Hidden test source never
     appears in an observation or in ``info``.
 
     ## Action
@@ -97,7 +104,10 @@ class CodeFeedbackEnv(FeedbackEnv):
 
     feedback_modes: ClassVar = {
         **GENERIC_FEEDBACK_MODES, "tests": CodeTestsFeedback, "full": CodeFullFeedback,
+        "model": model_feedback(CODE_BRIEF), "in_place": in_place_feedback(CODE_BRIEF),
     }
+    family: ClassVar[str] = "code"
+    uses_sandbox: ClassVar[bool] = True
     default_tasks: ClassVar[str] = "bundled"
     #: The language of the references a multi-language loader (CodeContests) picks.
     default_language: ClassVar[str] = "python"
@@ -109,7 +119,7 @@ class CodeFeedbackEnv(FeedbackEnv):
         tasks_path: str | Path | None = None,
         seed: int = 0,
         visible_tests: int | None = None,
-        sandbox: str | LocalConfig | DockerConfig | Sandbox = "local",
+        sandbox: str | LocalConfig | DockerConfig | Sandbox = DEFAULT_BACKEND,
         limits: Limits | None = None,
         test_timeout: float = 5.0,
         **kwargs: Any,
@@ -124,14 +134,15 @@ class CodeFeedbackEnv(FeedbackEnv):
         if not number or not test_timeout > 0:
             raise ConfigError(f"test_timeout must be a positive number of seconds; got {test_timeout!r}")
         self.visible_tests = visible_tests
-        self._sandbox = SandboxHandle(sandbox)
+        self.sandbox = SandboxHandle(sandbox)
         source = make_task_source(tasks if tasks is not None else self.default_tasks,
                                   tasks_path=tasks_path, seed=seed, language=self.default_language)
-        verifier = CodeVerifier(self._sandbox, limits=limits, test_timeout=float(test_timeout),
+        verifier = CodeVerifier(self.sandbox.start, limits=limits, test_timeout=float(test_timeout),
                                 visible=self.visible_count)
         kwargs.setdefault("feedback", "full")
         kwargs.setdefault("max_turns", 4)
         super().__init__(source, verifier, **kwargs)
+        bind_feedback(self.feedback, "code", CODE_BRIEF, list(self.feedback_modes))
 
     # ------------------------------------------------------------------------ visibility and prompt
 
@@ -191,15 +202,6 @@ class CodeFeedbackEnv(FeedbackEnv):
             "public_tests), or bundled (prompt, entry_point + tests, or cases); "
             f"got keys {sorted(record)}"
         )
-
-    def prepare(self) -> None:
-        """Start the sandbox at reset: a backend that cannot run fails here, with what to do."""
-        self._sandbox.start()
-
-    def close(self) -> None:
-        """Stop the sandbox this env started (a sandbox passed in by the caller is left running)."""
-        self._sandbox.close()
-        super().close()
 
 
 class CppCompilerFeedbackEnv(CodeFeedbackEnv):

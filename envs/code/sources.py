@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from feedback_gym.errors import ConfigError
 from feedback_gym.tasks import ListTaskSource, Task, TaskSource, read_jsonl
@@ -83,7 +82,3 @@ def make_task_source(
         f"got {type(tasks).__name__}"
     )
 
-
-def describe_sources() -> dict[str, Any]:
-    """Sizes of the offline sets (for docs and ``feedback-gym list``)."""
-    return {name: load_bundled(name).size for name in BUNDLED_FILES} | {"humaneval": _humaneval().size}

@@ -336,7 +336,8 @@ def not_compiled(count: int, program: str, diagnostics: str, verb: str = "compil
 def clean_traceback(text: str | None) -> str | None:
     r"""Keep only the frames of the agent's own program (the harness's frames are noise to it).
 
-    >>> print(clean_traceback('Traceback (most recent call last):\n  File "main.py", line 9, in serve\n'
+    >>> print(clean_traceback('Traceback (most recent call last):\n'
+    ...                       '  File "/opt/feedback-gym/feedback_gym_judge.py", line 9, in serve_candidate\n'
     ...                       '    result = f()\n  File "candidate.py", line 2, in f\n    return xs[9]\n'
     ...                       'IndexError: list index out of range'))
     Traceback (most recent call last):

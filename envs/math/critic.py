@@ -23,7 +23,7 @@ from feedback_gym.envs.math.equivalence import numbers_close
 from feedback_gym.envs.math.leaks import LeakFilter, Scrubbed
 from feedback_gym.envs.math.numerals import find_numbers, parse_number
 from feedback_gym.envs.math.solution import Step, steps_of
-from feedback_gym.feedback import FeedbackContext
+from feedback_gym.feedback import FeedbackContext, RenderedFeedback
 from feedback_gym.tasks import Task
 from feedback_gym.verdict import Verdict
 
@@ -312,21 +312,23 @@ def turns_left(context: FeedbackContext) -> str:
 class CritiqueFeedback:
     """``critique``: step-localised verbal critique from the reference-guided critic, leak-filtered.
 
-    ``last_details`` holds what the latest call found (status, step, line, redactions) for ``info``.
+    The details (status, step, line, redactions: what the critic found) go to
+    ``info["feedback_details"]``.
     """
 
     kind = "critique"
+    critic = "reference"
+    families = ("math",)
 
     def __init__(self, leak_filter: bool = True) -> None:
         self.leak_filter = leak_filter
-        self.last_details: dict[str, Any] = {}
 
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Return the critique of ``context.action``."""
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
+        """Return the critique of ``context.action`` and what the critic found."""
         diagnosis = diagnose(context.task, context.action, verdict)
         result = critique(context.task, context.action, verdict, diagnosis, leak_filter=self.leak_filter)
-        self.last_details = describe(diagnosis, result.redactions)
-        return result.text if verdict.solved else result.text + turns_left(context)
+        text = result.text if verdict.solved else result.text + turns_left(context)
+        return RenderedFeedback(text, describe(diagnosis, result.redactions))
 
 
 def describe(diagnosis: Diagnosis, redactions: int) -> dict[str, Any]:

@@ -25,11 +25,21 @@ def _model_critic(**kwargs: Any) -> FeedbackMode:
     return ModelCritiqueFeedback(**kwargs)
 
 
+def _in_place(critic: Any = None, **kwargs: Any) -> FeedbackMode:
+    """``in_place``: the first wrong line marked (no critic), or edited by a critic model (``critic=``)."""
+    if critic is None:
+        return InPlaceFeedback(**kwargs)
+    from feedback_gym.envs.in_place_edit import InPlaceEditFeedback
+    from feedback_gym.envs.math.model_critic import MATH_BRIEF
+
+    return InPlaceEditFeedback(critic, brief=MATH_BRIEF, **kwargs)
+
+
 #: The maths family's feedback modes: the generic ones plus the critics.
 MATH_FEEDBACK_MODES = {
     **GENERIC_FEEDBACK_MODES,
     "critique": CritiqueFeedback,
-    "in_place": InPlaceFeedback,
+    "in_place": _in_place,
     "model": _model_critic,
 }
 
@@ -79,9 +89,12 @@ class MathCritiqueEnv(FeedbackEnv):
 
     ## Observation
     The problem, then the feedback: ``critique`` (default), ``in_place`` (the previous solution
-    with its first wrong line marked), ``model`` (a critic model over any policy spec), or the
+    with its first wrong line marked; with ``feedback_options={"critic": SPEC}`` a critic model
+    corrects that line in place and the agent continues from the edited text, whose
+    ``info["assistant_prefix"]`` a policy continues), ``model`` (a critic model over any policy spec), or the
     generic ``none``, ``binary``, ``unary``, ``score``, ``tests``, ``full``.
-    ``info["critique"]`` says what the critic found (status, step and line index, redactions);
+    ``info["critique"]`` (the same as ``info["feedback_details"]``) says what the critic found
+    (status, step and line index, redactions);
     with ``model`` feedback, ``info["feedback_fallback"]`` says why the turn's critique is the
     reference-guided one instead of the model's (``None`` when it is the model's).
 
@@ -113,6 +126,7 @@ class MathCritiqueEnv(FeedbackEnv):
     """
 
     feedback_modes: ClassVar = MATH_FEEDBACK_MODES
+    family: ClassVar[str] = "math"
 
     def __init__(
         self,
@@ -142,19 +156,25 @@ class MathCritiqueEnv(FeedbackEnv):
         )
         kwargs.setdefault("feedback", "critique")
         super().__init__(task_source, MathVerifier(rel_tol, timeout, use_math_verify), **kwargs)
+        from feedback_gym.envs.math.model_critic import MATH_BRIEF
+        from feedback_gym.envs.model_critic import bind_feedback
+
+        bind_feedback(self.feedback, "math", MATH_BRIEF, list(self.feedback_modes))
 
     def task_from_dict(self, data: Mapping[str, Any]) -> Task:
         """Accept ``{"question", "answer", "steps"?}``, a GSM8K record, or a MATH record."""
         return dict_task(data, str(data.get("id") or user_task_id(data)))
 
-    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        """The shared step, plus ``info["critique"]``: what the critic found (when the mode has one)."""
-        if hasattr(self.feedback, "last_details"):
-            self.feedback.last_details = {}  # a give-up or an ended episode must not show stale details
-        observation, reward, terminated, truncated, info = super().step(action)
-        details = getattr(self.feedback, "last_details", None)
-        if details:
-            info["critique"] = dict(details)
-            if "fallback" in details:  # a model critic: whether this turn's critique is a substitute
-                info["feedback_fallback"] = details["fallback"]
-        return observation, reward, terminated, truncated, info
+    def extra_info(self) -> dict[str, Any]:
+        """``info["critique"]``: the maths name of ``info["feedback_details"]`` (what the critic found).
+
+        With a model critic, ``info["feedback_fallback"]`` also says whether this turn's critique is
+        a substitute (the benchmark summary counts these).
+        """
+        details = self.feedback_details
+        if not details:
+            return {}
+        info: dict[str, Any] = {"critique": details}
+        if "fallback" in details:
+            info["feedback_fallback"] = details["fallback"]
+        return info

@@ -27,7 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from feedback_gym.envs.math.extraction import boxed_contents
+from feedback_gym.answers import boxed_contents
 from feedback_gym.envs.math.latex import to_expression
 from feedback_gym.envs.math.numerals import parse_number
 

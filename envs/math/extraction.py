@@ -3,7 +3,9 @@ r"""Finding the final answer in a free-form solution.
 Models state answers in many ways; the extractor tries them from the most explicit to the least:
 ``\boxed{...}`` (the MATH convention), an ``<answer>`` tag, a GSM8K ``#### 42`` line, "Answer: ..."
 or "the (final) answer is ...", and finally the last number in the text. The method that matched is
-reported, so a format penalty or an audit can tell a boxed answer from a guessed last number.
+reported, so a format penalty or an audit can tell a boxed answer from a guessed last number. The
+marks every family reads (tags, boxes) come from :mod:`feedback_gym.answers`; the prose forms ("the
+answer is ...") and the last number are the maths family's own fallbacks.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from feedback_gym.answers import boxed_contents, tagged_answers
 from feedback_gym.envs.math.numerals import find_numbers
 
 #: The longest answer string kept; anything longer is cut before any parsing happens.
 MAX_ANSWER_CHARS = 500
 
-_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 _STATED = re.compile(
     r"(?:final\s+answer\s*(?:is|:|=)|the\s+answer\s+is|\banswer\s*[:=])\s*[:\-]?\s*(.+)",
@@ -33,30 +35,6 @@ class ExtractedAnswer:
 
     text: str
     method: str
-
-
-def boxed_contents(text: str) -> list[str]:
-    r"""Return the contents of every ``\boxed{...}`` (and ``\fbox{...}``), braces balanced.
-
-    >>> boxed_contents(r"so \boxed{\frac{1}{2}} and \boxed{3}")
-    ['\\frac{1}{2}', '3']
-    >>> boxed_contents(r"\boxed{unclosed")
-    []
-    """
-    found = []
-    for match in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
-        depth, start = 1, match.end()
-        index = start
-        while index < len(text) and depth:
-            char = text[index]
-            if char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-            index += 1
-        if depth == 0:
-            found.append(text[start : index - 1].strip())
-    return found
 
 
 def _clean(answer: str) -> str:
@@ -87,7 +65,7 @@ def extract_answer(text: str) -> ExtractedAnswer | None:
     boxed = [b for b in boxed_contents(text) if b]
     if boxed:
         return ExtractedAnswer(_clean(boxed[-1]), "boxed")
-    tags = [t for t in _TAG.findall(text) if t.strip()]
+    tags = [t for t in tagged_answers(text) if t]
     if tags:
         return ExtractedAnswer(_clean(tags[-1]), "tag")
     hashes = _HASHES.findall(text)

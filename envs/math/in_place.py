@@ -7,11 +7,9 @@ the reference-guided critic (leak-filtered like every critique). The agent edits
 
 from __future__ import annotations
 
-from typing import Any
-
 from feedback_gym.envs.math.critic import critique, describe, diagnose, explain, render, turns_left
 from feedback_gym.envs.math.leaks import LeakFilter
-from feedback_gym.feedback import FeedbackContext
+from feedback_gym.feedback import FeedbackContext, RenderedFeedback
 from feedback_gym.verdict import Verdict
 
 MARKER = "<<< WRONG:"
@@ -33,21 +31,24 @@ class InPlaceFeedback:
     """``in_place``: the previous solution with its first wrong line marked and annotated."""
 
     kind = "in_place"
+    critic = "reference"
+    families = ("math",)
 
     def __init__(self, leak_filter: bool = True) -> None:
         self.leak_filter = leak_filter
-        self.last_details: dict[str, Any] = {}
 
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
         """Return the annotated solution (or the critic's sentence when nothing can be marked)."""
         diagnosis = diagnose(context.task, context.action, verdict)
         if diagnosis.status in ("correct", "unreadable") or diagnosis.line_index is None:
             result = critique(context.task, context.action, verdict, diagnosis, leak_filter=self.leak_filter)
-            self.last_details = describe(diagnosis, result.redactions)
-            return result.text if verdict.solved else result.text + turns_left(context)
+            text = result.text if verdict.solved else result.text + turns_left(context)
+            return RenderedFeedback(text, describe(diagnosis, result.redactions))
         note = render(
             explain(diagnosis), LeakFilter(context.task, context.action) if self.leak_filter else None
         )
-        self.last_details = describe(diagnosis, note.redactions)
         marked = mark_line(context.action, diagnosis.line_index, note.text)
-        return f"Your previous solution, with the first wrong line marked:\n\n{marked}{turns_left(context)}"
+        return RenderedFeedback(
+            f"Your previous solution, with the first wrong line marked:\n\n{marked}{turns_left(context)}",
+            describe(diagnosis, note.redactions),
+        )

@@ -17,7 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from feedback_gym.envs.math.extraction import boxed_contents
+from feedback_gym.answers import boxed_contents
 from feedback_gym.envs.math.numerals import find_numbers, parse_number
 from feedback_gym.envs.math.solution import Step, math_task
 from feedback_gym.errors import ConfigError, InvalidTaskError, missing_dependency

@@ -9,7 +9,6 @@ everywhere. Values are :class:`fractions.Fraction` so no float rounding decides 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -142,12 +141,6 @@ def _drop_binary_minus(text: str, matches: list[NumberMatch]) -> list[NumberMatc
                 continue
         fixed.append(found)
     return fixed
-
-
-def iter_values(text: str) -> Iterator[Fraction]:
-    """Yield the value of every number in ``text``."""
-    for found in find_numbers(text):
-        yield found.value
 
 
 def format_number(value: Fraction) -> str:

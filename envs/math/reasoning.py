@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from feedback_gym.envs.math.solution import math_task
-from feedback_gym.errors import ConfigError, UnknownTaskError, missing_dependency
+from feedback_gym.errors import ConfigError, UnknownTaskError, missing_dependency, require_int
 from feedback_gym.tasks import Task
 
 INSTRUCTIONS = "Think step by step, then give your final answer in <answer>...</answer>."
@@ -44,8 +44,7 @@ class ReasoningGymSource:
     def __init__(
         self, name: str, seed: int = 0, size: int = 500, config: dict[str, Any] | None = None
     ) -> None:
-        if not isinstance(size, int) or size < 1:
-            raise ConfigError(f"size must be an int >= 1; got {size!r}")
+        require_int("size", size, minimum=1)
         self.name = f"rg-{name}"
         self.dataset_name = name
         self.seed = seed
@@ -101,7 +100,3 @@ def score_answer(task: Task, answer: str) -> float:
         return 0.0
     return score if 0.0 <= score <= 1.0 else 0.0
 
-
-def reference_answer_action(task: Task) -> str:
-    """The dataset's answer inside an answer tag (the oracle for reasoning-gym tasks)."""
-    return f"<answer>{task.reference}</answer>"

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from feedback_gym.agents.policy import Conversation, Reply
+from feedback_gym.policy import Conversation, Reply
 
 from .bugs import extract_program, fence
 

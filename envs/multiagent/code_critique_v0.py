@@ -52,10 +52,10 @@ from typing import Any
 
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
-from feedback_gym.agents.policy import Policy, make_policy
-from feedback_gym.env import FeedbackEnv, judge_action
-from feedback_gym.errors import ConfigError
+from feedback_gym.env import RESET_OPTIONS, FeedbackEnv, judge_action
+from feedback_gym.errors import ConfigError, require_int
 from feedback_gym.feedback import Attempt
+from feedback_gym.policy import Policy, make_policy
 from feedback_gym.tasks import Task, draw_index
 from feedback_gym.verdict import INVALID_ACTION
 
@@ -91,13 +91,11 @@ class CodeCritiqueGame(CritiqueGame):
         critic_feedback: str | None = None,
         family_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(max_bug_tries, int) or isinstance(max_bug_tries, bool) or max_bug_tries < 1:
-            raise ConfigError(f"max_bug_tries must be an int >= 1; got {max_bug_tries!r}")
+        require_int("max_bug_tries", max_bug_tries, minimum=1)
         unknown = set(bug_kinds) - set(BUG_KINDS)
         if unknown or not bug_kinds:
             raise ConfigError(f"bug_kinds must be a non-empty subset of {BUG_KINDS}; got {bug_kinds!r}")
-        if not isinstance(bug_seed, int) or isinstance(bug_seed, bool):
-            raise ConfigError(f"bug_seed must be an int; got {bug_seed!r}")
+        require_int("bug_seed", bug_seed)
         self.bug_kinds = tuple(bug_kinds)
         self.bug_seed = bug_seed
         self.max_bug_tries = max_bug_tries
@@ -125,7 +123,7 @@ class CodeCritiqueGame(CritiqueGame):
     def choose_task(self, options: dict[str, Any]) -> Task:
         """Pick a task as usual; a drawn task without a failing bug is replaced by another draw."""
         task = super().choose_task(options)
-        if any(options.get(key) is not None for key in ("task_id", "task", "task_index")):
+        if any(options.get(key) is not None for key in RESET_OPTIONS):
             return task
         source = self.family.source
         for _ in range(MAX_TASK_DRAWS):
@@ -175,24 +173,21 @@ class CodeCritiqueGame(CritiqueGame):
 
     # ------------------------------------------------------------------ prompts
 
-    def critic_prompt(self, answer: Attempt, round_: int) -> str:
-        """The task and the program to give feedback on."""
-        label = "Program" if len(self.answers) == 1 else "Revised program"
-        parts = [
-            f"Give feedback on a program written for this task (round {round_} of {self.rounds}).",
-            f"[Task]\n{self.task_statement()}",
-            f"[{label}]\n{answer.action}",
-        ]
-        checker = self.checker_output(answer)
-        if checker:
-            parts.append(f"[Test results]\n{checker}")
-        first = "The program fails some of the task's hidden unit tests. " if len(self.answers) == 1 else ""
-        parts.append(
-            f"{first}Explain what is wrong and how to fix it, without rewriting the whole program: "
+    answer_label = "Program"
+    checker_label = "Test results"
+
+    def critic_opening(self, round_: int) -> str:
+        """The first line of the critic's prompt: a program to give feedback on."""
+        return f"Give feedback on a program written for this task (round {round_} of {self.rounds})."
+
+    def critic_request(self, first: bool) -> str:
+        """Feedback an editor can act on, without rewriting the program (it fails on the first round)."""
+        known = "The program fails some of the task's hidden unit tests. " if first else ""
+        return (
+            f"{known}Explain what is wrong and how to fix it, without rewriting the whole program: "
             "an editor will revise the program using only your feedback. "
             'You may end with a line "VERDICT: correct" or "VERDICT: incorrect".'
         )
-        return "\n\n".join(parts)
 
     def revision_prompt(self, critique: str, round_: int) -> str:
         """The editor's view: the task and program (first time), then the critic's feedback."""

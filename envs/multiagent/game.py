@@ -15,17 +15,16 @@ Moves, for ``rounds = R``::
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from feedback_gym.env import FeedbackEnv, judge_action
-from feedback_gym.errors import ConfigError, InvalidTaskError
-from feedback_gym.feedback import Attempt, FeedbackContext, FeedbackMode, make_feedback
-from feedback_gym.tasks import Task, draw_index
+from feedback_gym.env import FeedbackEnv, judge_action, select_task
+from feedback_gym.errors import ConfigError, require_int
+from feedback_gym.feedback import Attempt, FeedbackContext, FeedbackMode, make_feedback, render_feedback
+from feedback_gym.tasks import Task
 from feedback_gym.text import MAX_ACTION_CHARS, clean_text, coerce_action
 from feedback_gym.verdict import GAVE_UP, Verdict, Verifier
 
@@ -37,7 +36,6 @@ from .rewards import (
     verdict_accuracy,
 )
 
-RESET_OPTIONS = ("task_id", "task", "task_index")
 #: The family feedback modes the oracle critic renders a wrong answer's verdict with, by preference:
 #: a reference-guided verbal critique (maths) before per-test results (code, Countdown).
 ORACLE_CRITIQUE_MODES = ("critique", "tests")
@@ -114,8 +112,7 @@ class CritiqueGame:
         family_kwargs: Mapping[str, Any] | None = None,
         reward_defaults: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
-            raise ConfigError(f"rounds must be an int >= 1; got {rounds!r}")
+        require_int("rounds", rounds, minimum=1)
         self.rewards = CritiqueRewards.coerce(rewards, **dict(reward_defaults or {}))
         self.family = make_family(family, family_kwargs)
         self.verifier: Verifier = self.family.verifier
@@ -132,6 +129,7 @@ class CritiqueGame:
         self._move = 0
         self.answers: list[Attempt] = []
         self.critiques: list[tuple[str, bool | None, bool]] = []  # (text, stated verdict, readable)
+        self.unread_critique: str | None = None  # why the critic's newest critique could not be read
         self.transcript: list[tuple[str, str]] = []
         self.messages: dict[str, list[dict[str, str]]] = {}
         self.turns: dict[str, int] = {}
@@ -150,6 +148,7 @@ class CritiqueGame:
         self._move = 0
         self.answers = [] if opening is None else [opening]
         self.critiques = []
+        self.unread_critique = None
         self.transcript = [] if opening is None else [("env", opening.action)]
         self.messages = {seat: [] for seat in self.seats}
         self.turns = dict.fromkeys(self.seats, 0)
@@ -159,37 +158,13 @@ class CritiqueGame:
         self._address(self.moves[0])
 
     def choose_task(self, options: dict[str, Any]) -> Task:
-        """Pick the episode's task from ``options`` or with ``self.rng``.
+        """Pick the episode's task from ``options`` or with ``self.rng``, as every env does.
 
-        Unknown option keys are ignored with a warning (PettingZoo's API tests pass made-up keys).
+        Unknown option keys are ignored with a warning naming the accepted ones (PettingZoo's API
+        tests reset with made-up keys); see :func:`~feedback_gym.env.select_task`.
         """
-        unknown = sorted(set(options) - set(RESET_OPTIONS))
-        if unknown:
-            warnings.warn(
-                f"ignoring unknown reset options {unknown}; accepted: {', '.join(RESET_OPTIONS)}",
-                stacklevel=4,
-            )
-        chosen = [key for key in RESET_OPTIONS if options.get(key) is not None]
-        if len(chosen) > 1:
-            raise ConfigError(f"give at most one of {', '.join(RESET_OPTIONS)}; got {chosen}")
-        source = self.family.source
-        if "task_id" in chosen:
-            if not isinstance(options["task_id"], str):
-                raise ConfigError(f"task_id must be a str; got {type(options['task_id']).__name__}")
-            return source.get(options["task_id"])
-        if "task" in chosen:
-            data = options["task"]
-            if isinstance(data, Task):
-                return data
-            if not isinstance(data, Mapping):
-                raise InvalidTaskError(f"options['task'] must be a dict; got {type(data).__name__}")
-            return self.family.task_from_dict(data)
-        if "task_index" in chosen:
-            index = options["task_index"]
-            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-                raise ConfigError(f"task_index must be an int >= 0; got {index!r}")
-            return source.task(index)
-        return source.task(draw_index(self.rng, source.size))
+        family = self.family
+        return select_task(options, family.source, family.task_from_dict, self.rng, unknown="warn")
 
     def opening(self, task: Task) -> Attempt:
         """The first answer when the solver does not write it (overridden by ``code_critique``)."""
@@ -244,6 +219,7 @@ class CritiqueGame:
         readable = problem is None
         stated = parse_critic_verdict(text) if readable else None
         self.critiques.append((text, stated, readable))
+        self.unread_critique = problem
         self.error_kinds[self.critic] = None if readable else "invalid_action"
         self.messages[self.critic].append({"role": "assistant", "content": clean_text(text)})
         self.transcript.append((self.critic, text))
@@ -278,7 +254,7 @@ class CritiqueGame:
     def _address(self, seat: str, critique: str | None = None) -> None:
         """Append the message that asks ``seat`` for its next move."""
         if seat == self.critic:
-            content = self.critic_prompt(self.answers[-1], self.round)
+            content = self._unread_note() + self.critic_prompt(self.answers[-1], self.round)
         elif critique is None:
             content = self.solver_prompt()
         else:
@@ -292,9 +268,15 @@ class CritiqueGame:
             {"role": "user", "content": f"The episode is over: your {how}."}
         )
         if self.turns[self.critic] or self.messages[self.critic]:
-            self.messages[self.critic].append(
-                {"role": "user", "content": f"The episode is over: the {self.solver_role}'s {how}."}
-            )
+            ending = f"The episode is over: the {self.solver_role}'s {how}."
+            self.messages[self.critic].append({"role": "user", "content": self._unread_note() + ending})
+
+    def _unread_note(self) -> str:
+        """Tell the critic, once, that its newest critique could not be read (and so counted for nothing)."""
+        problem, self.unread_critique = self.unread_critique, None
+        if problem is None:
+            return ""
+        return f"Your critique could not be read ({problem}); it counted for nothing.\n\n"
 
     # ------------------------------------------------------------------ prompts (overridable)
 
@@ -310,22 +292,35 @@ class CritiqueGame:
             "your last answer is the one scored."
         )
 
+    #: What the critic's prompt calls the answer and the checker's output (a game may rename them).
+    answer_label = "Answer"
+    checker_label = "Checker output"
+
     def critic_prompt(self, answer: Attempt, round_: int) -> str:
-        """What the critic sees when it must critique ``answer``."""
-        label = "Answer" if len(self.answers) == 1 else "Revised answer"
+        """What the critic sees when it must critique ``answer``: opening, task, answer, checker, request."""
+        first = len(self.answers) == 1
+        label = self.answer_label if first else f"Revised {self.answer_label.lower()}"
         parts = [
-            f"Review another agent's answer to this task (round {round_} of {self.rounds}).",
+            self.critic_opening(round_),
             f"[Task]\n{self.task_statement()}",
             f"[{label}]\n{answer.action}",
         ]
         checker = self.checker_output(answer)
         if checker:
-            parts.append(f"[Checker output]\n{checker}")
-        parts.append(
+            parts.append(f"[{self.checker_label}]\n{checker}")
+        parts.append(self.critic_request(first))
+        return "\n\n".join(parts)
+
+    def critic_opening(self, round_: int) -> str:
+        """The first line of the critic's prompt."""
+        return f"Review another agent's answer to this task (round {round_} of {self.rounds})."
+
+    def critic_request(self, first: bool) -> str:
+        """What the critic is asked to do (``first``: the answer is the solver's first)."""
+        return (
             "Say whether the answer is right and, if not, what is wrong and how to fix it; the "
             f"author will revise it using your critique. {VERDICT_INSTRUCTION}"
         )
-        return "\n\n".join(parts)
 
     def revision_prompt(self, critique: str, round_: int) -> str:
         """What the solver sees after a critique."""
@@ -339,7 +334,7 @@ class CritiqueGame:
         """The family's rendering of ``answer``'s verdict shown to the critic (``critic_feedback``)."""
         if self.critic_view is None:
             return None
-        return self.critic_view(answer.verdict, self._context(answer))
+        return render_feedback(self.critic_view, answer.verdict, self._context(answer)).text
 
     def _context(self, answer: Attempt) -> FeedbackContext:
         return FeedbackContext(
@@ -378,6 +373,7 @@ class CritiqueGame:
             "score": latest.score if latest is not None else 0.0,
             "reward_components": dict(self.pending[seat]),
             "feedback_kind": "critique" if seat == self.solver else "answer",
+            "feedback_details": {},
             "error_kind": self.error_kinds[seat],
             "verdict": latest.public() if latest is not None else None,
             "critic_verdict": None if last_critique is None else last_critique[1],
@@ -418,7 +414,8 @@ class CritiqueGame:
             return "The answer is correct.\nVERDICT: correct"
         modes = self.family.feedback_modes
         name = next(m for m in (*ORACLE_CRITIQUE_MODES, "binary") if m in modes)
-        return f"{make_feedback(name, modes)(answer.verdict, self._context(answer))}\nVERDICT: incorrect"
+        rendered = render_feedback(make_feedback(name, modes), answer.verdict, self._context(answer))
+        return f"{rendered.text}\nVERDICT: incorrect"
 
     def close(self) -> None:
         """Release the family environment (its sandbox, if any)."""

@@ -1,4 +1,4 @@
-r"""Frozen seats: fill every seat but one with a fixed policy, and train the remaining one alone.
+r"""Seats: fill every seat but one with a fixed policy and train the remaining one, or train every seat live.
 
 :class:`SingleSeatEnv` wraps a multi-agent (AEC) env. Each time the trained seat is not the one to
 act, it asks the frozen policy of the acting seat for its move (``Policy.act`` on that seat's own
@@ -6,7 +6,9 @@ conversation) and plays it, so from the outside it is a plain Gymnasium text env
 the trained seat's first message, ``step(text)`` returns the next one with the reward the seat
 earned in between. Single-agent trainers (the reference GRPO trainer, TRL adapters) can then train a
 critic against a frozen solver, or a solver against a frozen critic (Coffee-Gym's frozen editor,
-RefCritic's frozen solver). :func:`play_episode` plays all seats with policies, for evaluation.
+RefCritic's frozen solver). :class:`LiveSeatsEnv` trains every seat with one live policy instead
+(self-play: the policy plays the other seats with its current weights). :func:`play_episode` plays
+all seats with policies, for evaluation.
 
 >>> from feedback_gym.envs.multiagent import solver_critic_v0
 >>> critic = SingleSeatEnv(solver_critic_v0.env(), seat="critic_0", frozen={"solver_0": "oracle"})
@@ -25,11 +27,12 @@ from typing import Any, ClassVar
 import gymnasium as gym
 from pettingzoo import AECEnv
 
-from feedback_gym.agents.policy import Policy, make_policy
+from feedback_gym.env import check_reset_options
 from feedback_gym.errors import ConfigError, EpisodeEndedError
+from feedback_gym.policy import Policy, make_policy
 from feedback_gym.text import MAX_ACTION_CHARS, MAX_OBSERVATION_CHARS, text_space
 
-from .game import RESET_OPTIONS, CritiqueGame
+from .game import CritiqueGame
 from .views import CritiqueAECEnv
 
 
@@ -108,10 +111,11 @@ class SingleSeatEnv(gym.Env[str, str]):
     - ``env``: an AEC env from this package (``solver_critic_v0.env(...)``).
     - ``seat``: the seat to train (``"critic_0"``, ``"solver_0"``, ``"editor_0"``).
     - ``frozen``: a policy (or spec string such as ``"oracle"``) for every other seat.
-    - ``render_mode``: ``None`` or ``"ansi"``.
+    - ``render_mode``: ``None``, ``"ansi"`` (the game's transcript) or ``"human"`` (prints the
+      seat's newest message after each step).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
 
     def __init__(
         self,
@@ -131,7 +135,9 @@ class SingleSeatEnv(gym.Env[str, str]):
                 f"got {sorted(frozen)}"
             )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(f"render_mode must be None or 'ansi'; got {render_mode!r}")
+            raise ConfigError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}; got {render_mode!r}"
+            )
         self.env = env
         self.seat = seat
         self.frozen = resolve_policies(frozen, seats)
@@ -149,9 +155,7 @@ class SingleSeatEnv(gym.Env[str, str]):
         ``options`` accepts ``task_id``, ``task`` or ``task_index``; anything else is refused.
         """
         super().reset(seed=seed)
-        unknown = sorted(set(options or {}) - set(RESET_OPTIONS))
-        if unknown:
-            raise ConfigError(f"unknown reset options {unknown}; accepted: {', '.join(RESET_OPTIONS)}")
+        check_reset_options(options or {})
         self.env.reset(seed=seed, options=options)
         self._advance()
         self._ended = False
@@ -167,6 +171,8 @@ class SingleSeatEnv(gym.Env[str, str]):
         info = self._info()
         terminated = self._base.game.over
         self._ended = terminated
+        if self.render_mode == "human":
+            self.render()
         return self._observation(), float(sum(info["reward_components"].values())), terminated, False, info
 
     @property
@@ -179,8 +185,12 @@ class SingleSeatEnv(gym.Env[str, str]):
         return self._base.oracle_action(self.seat)
 
     def render(self) -> str | None:
-        """``"ansi"``: the whole transcript of the game so far."""
-        return self._base.render() if self.render_mode == "ansi" else None
+        """``"ansi"``: the transcript of the game so far; ``"human"``: print the seat's newest message."""
+        if self.render_mode == "ansi":
+            return self._base.game.render_transcript()
+        if self.render_mode == "human":
+            print(f"[user]\n{self._observation()}\n")
+        return None
 
     def close(self) -> None:
         """Close the wrapped multi-agent env."""
@@ -226,3 +236,90 @@ def play_episode(
         for seat, reward in base.rewards.items():
             returns[seat] += reward
     return returns, {seat: base.game.info(seat) for seat in base.possible_agents}
+
+
+class LiveSeatsEnv(gym.Env[str, str]):
+    """Every seat of a multi-agent critique env trained by one live policy (self-play), as a Gymnasium env.
+
+    Each episode trains one seat, chosen by the reset seed (``seeds[seed % len(seats)]``, so the
+    members of a GRPO group, which share a seed, train the same seat); the other seats are played by
+    the *same* policy object, so as it learns, so do its opponents: both the solver and the critic
+    of ``solver_critic_v0`` improve under one set of weights, with no frozen seat. With the reference
+    trainer, build the policy first and pass ``env_factory=lambda: LiveSeatsEnv(game(), policy)``
+    together with ``policy=policy`` (``vectorization_mode="sync"``: the envs share the live weights).
+
+    ## Observation, Action, Reward, Episode End
+    As in :class:`SingleSeatEnv`, for the seat this episode trains (``info["seat"]``).
+
+    ## Arguments
+    - ``env``: an AEC env from this package (``solver_critic_v0.env(...)``).
+    - ``policy``: the live policy (a Policy object; a spec string builds a fixed one, for evaluation).
+    - ``seats``: the seats to train, in rotation (default: every seat).
+    - ``render_mode``: ``None`` or ``"ansi"``.
+
+    >>> from feedback_gym.envs.multiagent import solver_critic_v0
+    >>> env = LiveSeatsEnv(solver_critic_v0.env(), "oracle")
+    >>> [env.reset(seed=s)[1]["seat"] for s in (0, 1)]
+    ['solver_0', 'critic_0']
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        env: AECEnv,
+        policy: Policy | str,
+        seats: list[str] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        base = _critique_env(env)
+        every = list(base.possible_agents)
+        self.seats = list(seats) if seats is not None else every
+        unknown = sorted(set(self.seats) - set(every))
+        if unknown or not self.seats:
+            raise ConfigError(f"seats must be a non-empty list of {', '.join(every)}; got {seats!r}")
+        self.env = env
+        self.policy = resolve_policies({every[0]: policy}, every)[every[0]]
+        self.render_mode = render_mode
+        self.observation_space = text_space(MAX_OBSERVATION_CHARS)
+        self.action_space = text_space(MAX_ACTION_CHARS)
+        self._every = every
+        self._seat_env: SingleSeatEnv | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Pick the seat to train from the seed, and start a game with the live policy in the other seats."""
+        super().reset(seed=seed)
+        index = seed % len(self.seats) if seed is not None else int(self.np_random.integers(len(self.seats)))
+        seat = self.seats[index]
+        others = {other: self.policy for other in self._every if other != seat}
+        self._seat_env = SingleSeatEnv(self.env, seat, others, render_mode=self.render_mode)
+        observation, info = self._seat_env.reset(seed=seed, options=options)
+        return observation, self._live(info)
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Play the trained seat's move; the live policy plays the other seats up to its next turn."""
+        if self._seat_env is None:
+            raise EpisodeEndedError("call reset() before step()")
+        observation, reward, terminated, truncated, info = self._seat_env.step(action)
+        return observation, reward, terminated, truncated, self._live(info)
+
+    def oracle_action(self) -> str:
+        """The reference move of the seat this episode trains."""
+        if self._seat_env is None:
+            raise EpisodeEndedError("call reset() before oracle_action()")
+        return self._seat_env.oracle_action()
+
+    def render(self) -> str | None:
+        """``"ansi"``: the whole transcript of the game so far."""
+        return self._seat_env.render() if self._seat_env is not None else None
+
+    def close(self) -> None:
+        """Close the wrapped multi-agent env."""
+        self.env.close()
+
+    def _live(self, info: dict[str, Any]) -> dict[str, Any]:
+        info.pop("frozen", None)
+        info["live_policy"] = self.policy.name
+        return info

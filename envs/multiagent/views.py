@@ -45,14 +45,32 @@ def _check_render_mode(render_mode: str | None) -> str | None:
     return render_mode
 
 
-class _SeatSpaces:
-    """The same Text space objects for every seat (PettingZoo requires identical objects per call)."""
+class _GameView:
+    """What both views share: the game, its seats' spaces, seeding, ``render`` and ``close``.
 
-    def __init__(self, seats: tuple[str, ...]) -> None:
+    Every seat gets the same Text space objects on every call (PettingZoo requires identical objects).
+    """
+
+    def __init__(self, game: CritiqueGame, render_mode: str | None = None) -> None:
+        self.game = game
+        self.metadata = {"name": game.name, "render_modes": RENDER_MODES, "is_parallelizable": True}
+        self.render_mode = _check_render_mode(render_mode)
+        self.possible_agents = list(game.seats)
+        self.agents: list[str] = []
         self.observation_spaces: dict[str, spaces.Space] = {
-            s: text_space(MAX_OBSERVATION_CHARS) for s in seats
+            s: text_space(MAX_OBSERVATION_CHARS) for s in game.seats
         }
-        self.action_spaces: dict[str, spaces.Space] = {s: text_space(MAX_ACTION_CHARS) for s in seats}
+        self.action_spaces: dict[str, spaces.Space] = {s: text_space(MAX_ACTION_CHARS) for s in game.seats}
+        self.np_random, _ = seeding.np_random(None)
+        self._seeded = False
+
+    def _start(self, seed: int | None, options: dict[str, Any] | None) -> None:
+        """Seed on the first reset (or when a seed is given) and start the game's episode."""
+        if seed is not None or not self._seeded:
+            self.np_random, _ = seeding.np_random(seed)
+            self._seeded = True
+        self.game.reset(self.np_random, options)
+        self.agents = list(self.possible_agents)
 
     def observation_space(self, agent: str) -> spaces.Space:
         """The observation space of ``agent``."""
@@ -62,31 +80,29 @@ class _SeatSpaces:
         """The action space of ``agent``."""
         return self.action_spaces[agent]
 
+    def render(self) -> str | None:
+        """``"ansi"`` returns the transcript; ``"human"`` prints the newest move."""
+        if self.render_mode == "ansi":
+            return self.game.render_transcript()
+        if self.render_mode == "human":
+            print(self.game.render_last_move())
+        return None
 
-class CritiqueAECEnv(_SeatSpaces, AECEnv):
+    def close(self) -> None:
+        """Release the family environment."""
+        self.game.close()
+
+
+class CritiqueAECEnv(_GameView, AECEnv):
     """Turn-based (AEC) critique game: seats act in the game's order, rewards accrue to both.
 
     Use the module functions (``solver_critic_v0.env()``), which add PettingZoo's order check.
     ``oracle_action(agent)`` gives a reference move for a seat.
     """
 
-    def __init__(self, game: CritiqueGame, render_mode: str | None = None) -> None:
-        self.game = game
-        self.metadata = {"name": game.name, "render_modes": RENDER_MODES, "is_parallelizable": True}
-        self.render_mode = _check_render_mode(render_mode)
-        self.possible_agents = list(game.seats)
-        _SeatSpaces.__init__(self, game.seats)
-        self.agents: list[str] = []
-        self.np_random, _ = seeding.np_random(None)
-        self._seeded = False
-
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """Start an episode (``options``: ``task_id``, ``task`` or ``task_index``)."""
-        if seed is not None or not self._seeded:
-            self.np_random, _ = seeding.np_random(seed)
-            self._seeded = True
-        self.game.reset(self.np_random, options)
-        self.agents = list(self.possible_agents)
+        self._start(seed, options)
         self.rewards = dict.fromkeys(self.agents, 0.0)
         self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
         self.terminations = dict.fromkeys(self.agents, False)
@@ -121,45 +137,19 @@ class CritiqueAECEnv(_SeatSpaces, AECEnv):
         """A reference move for ``agent`` (default: the seat to act)."""
         return self.game.oracle_action(agent or self.agent_selection)
 
-    def render(self) -> str | None:
-        """``"ansi"`` returns the transcript; ``"human"`` prints the newest move."""
-        if self.render_mode == "ansi":
-            return self.game.render_transcript()
-        if self.render_mode == "human":
-            print(self.game.render_last_move())
-        return None
 
-    def close(self) -> None:
-        """Release the family environment."""
-        self.game.close()
-
-
-class CritiqueParallelEnv(_SeatSpaces, ParallelEnv):
+class CritiqueParallelEnv(_GameView, ParallelEnv):
     """Parallel view of the critique game: every step takes a dict of actions, reads the acting seat's.
 
     ``infos[seat]["acting"]`` says whose action the next step reads. A missing action for the
     acting seat is judged like any unreadable action (feedback and no reward), never a crash.
     """
 
-    def __init__(self, game: CritiqueGame, render_mode: str | None = None) -> None:
-        self.game = game
-        self.metadata = {"name": game.name, "render_modes": RENDER_MODES, "is_parallelizable": True}
-        self.render_mode = _check_render_mode(render_mode)
-        self.possible_agents = list(game.seats)
-        _SeatSpaces.__init__(self, game.seats)
-        self.agents: list[str] = []
-        self.np_random, _ = seeding.np_random(None)
-        self._seeded = False
-
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
         """Start an episode; return every seat's observation and info."""
-        if seed is not None or not self._seeded:
-            self.np_random, _ = seeding.np_random(seed)
-            self._seeded = True
-        self.game.reset(self.np_random, options)
-        self.agents = list(self.possible_agents)
+        self._start(seed, options)
         return (
             {a: TextObservation(self.game.observation(a)) for a in self.agents},
             {a: self.game.info(a) for a in self.agents},
@@ -182,7 +172,7 @@ class CritiqueParallelEnv(_SeatSpaces, ParallelEnv):
         if over:
             self.agents = []
         if self.render_mode == "human":
-            print(self.game.render_last_move())
+            self.render()
         return observations, rewards, terminations, truncations, infos
 
     def oracle_action(self, agent: str | None = None) -> str:
@@ -191,15 +181,3 @@ class CritiqueParallelEnv(_SeatSpaces, ParallelEnv):
         if seat is None:
             raise EpisodeEndedError("the episode is over; call reset()")
         return self.game.oracle_action(seat)
-
-    def render(self) -> str | None:
-        """``"ansi"`` returns the transcript; ``"human"`` prints the newest move."""
-        if self.render_mode == "ansi":
-            return self.game.render_transcript()
-        if self.render_mode == "human":
-            print(self.game.render_last_move())
-        return None
-
-    def close(self) -> None:
-        """Release the family environment."""
-        self.game.close()

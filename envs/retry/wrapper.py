@@ -3,15 +3,17 @@
 The wrapped environment needs only the plain Gymnasium contract plus two habits: it reports
 ``info["solved"]`` (and ideally ``info["score"]`` in [0, 1]) after its step, and ``reset(seed=s)``
 with the same ``options`` gives the same task again. Each retry replays the task that way, so the
-wrapper knows nothing of the environment's internals: it works on feedback-gym families run with
+retry env knows nothing of the environment's internals: it works on feedback-gym families run with
 ``max_turns=1`` (``Countdown-v0``, ``MathCritique-v0``), on a reasoning-gym dataset behind a small
 env, and on a user's own env.
 
-Between attempts the wrapper shows feedback in one of the generic modes (``unary``, ``binary``,
+``RetryUntilSolved`` is a :class:`~feedback_gym.env.FeedbackEnv` whose verifier
+(:class:`ReplayVerifier`) is the wrapped env, replayed: the step loop, the guards against empty and
+over-long actions, the rewards, the metrics, ``render`` and the ``info`` keys are the shared ones.
+Between attempts it shows feedback in one of the generic modes (``unary``, ``binary``,
 ``reject_previous``, ``score``, ``none``, ...) or ``env``, which passes on the wrapped environment's
-own feedback text (a math critique, an in-place edit, test results), so every feedback variant
-composes with the turn budget. Rewards come from :class:`~feedback_gym.rewards.RewardConfig` and the
-per-episode metrics from :mod:`feedback_gym.metrics`, exactly as in :class:`~feedback_gym.env.FeedbackEnv`.
+own feedback text (a maths critique, an in-place edit, test results), so every feedback variant
+composes with the turn budget.
 """
 
 from __future__ import annotations
@@ -19,52 +21,51 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar, SupportsFloat
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.error import ResetNeeded
 
-from feedback_gym.env import GIVE_UP_ACTION
-from feedback_gym.errors import ConfigError, EpisodeEndedError
+from feedback_gym.env import FeedbackEnv
+from feedback_gym.errors import ConfigError
 from feedback_gym.feedback import (
     GENERIC_FEEDBACK_MODES,
-    Attempt,
     FeedbackContext,
     FeedbackMode,
-    make_feedback,
+    RenderedFeedback,
 )
-from feedback_gym.metrics import TurnRecord, episode_metrics, record_turn, running_counters
 from feedback_gym.rewards import RewardConfig
-from feedback_gym.tasks import Task
-from feedback_gym.text import MAX_OBSERVATION_CHARS, charset, clean_text, coerce_action, text_space
-from feedback_gym.verdict import GAVE_UP, CheckResult, Verdict
+from feedback_gym.tasks import Task, draw_index
+from feedback_gym.text import MAX_OBSERVATION_CHARS, charset, text_space
+from feedback_gym.verdict import CheckResult, Verdict
 
-#: Keys the wrapper writes into ``info`` (over the wrapped env's own keys of the same name).
-WRAPPER_INFO_KEYS = (
-    "turn", "max_turns", "solved", "score", "best_score", "reward_components", "feedback_kind",
-    "messages", "counters",
-)
+#: The evidence keys of a replayed attempt: the wrapped env's feedback text and its details.
+ENV_FEEDBACK = "env_feedback"
+ENV_FEEDBACK_DETAILS = "env_feedback_details"
+#: Keys of the wrapped env's ``info`` that describe its own one-turn episode, not the retry episode.
+INNER_EPISODE_KEYS = ("episode_metrics", "episode")
 
 
 class EnvFeedback:
     """``env``: pass on the wrapped environment's own feedback for the attempt (its observation).
 
-    The wrapper sets :attr:`latest` before each call; this is how a family's ``critique`` or
-    ``in_place`` feedback, or a user env's own messages, reach the agent inside a retry episode.
+    This is how a family's ``critique`` or ``in_place`` feedback, or a user env's own messages,
+    reach the agent inside a retry episode; the wrapped env's feedback details come along.
     """
 
     kind = "env"
 
-    def __init__(self) -> None:
-        self.latest = ""
-
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Return the wrapped environment's feedback text (or a plain verdict when it has none)."""
-        if self.latest.strip():
-            return self.latest
-        return "Correct." if verdict.solved else "Incorrect. Try again."
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str | RenderedFeedback:
+        """Return the wrapped environment's feedback (or a plain verdict when it has none)."""
+        text = verdict.evidence.get(ENV_FEEDBACK)
+        if isinstance(text, str) and text.strip():
+            return RenderedFeedback(text, dict(verdict.evidence.get(ENV_FEEDBACK_DETAILS) or {}))
+        if verdict.solved:
+            return "Correct."
+        if verdict.message and not verdict.checks:  # never reached the env: the reply was unreadable
+            return f"Incorrect: {verdict.message} Try again."
+        return "Incorrect. Try again."
 
 
 RETRY_FEEDBACK_MODES = {**GENERIC_FEEDBACK_MODES, "env": EnvFeedback}
@@ -132,30 +133,93 @@ def _union_text_space(inner: spaces.Space[Any]) -> spaces.Text:
     return text_space(max(inner.max_length + 200, MAX_OBSERVATION_CHARS), chars)
 
 
-class RetryUntilSolved(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
+class ReplayVerifier:
+    """Judges an attempt by stepping the wrapped single-turn env, replaying its task first if needed.
+
+    :meth:`start` resets the wrapped env onto an episode's task (a seed and reset options) and
+    records its prompt; each :meth:`verify` after the first resets it again with the same seed and
+    options, checks that it shows the same prompt, and steps it with the attempt.
+    """
+
+    def __init__(self, env: gym.Env[str, str]) -> None:
+        self.env = env
+        self.seed = 0
+        self.options: dict[str, Any] | None = None
+        self.prompt: object = None
+        self.info: dict[str, Any] = {}
+        self._fresh = False
+
+    def start(self, seed: int, options: dict[str, Any] | None) -> tuple[object, dict[str, Any]]:
+        """Reset the wrapped env onto the task of ``seed`` and ``options``; return its prompt and info."""
+        self.seed, self.options = seed, copy.deepcopy(options)
+        self.prompt, info = self.env.reset(seed=seed, options=copy.deepcopy(options))
+        self.info = dict(info)
+        self._fresh = True
+        return self.prompt, self.info
+
+    def verify(self, task: Task, action: str) -> Verdict:
+        """Step the wrapped env with ``action`` on the episode's task; read its verdict from ``info``."""
+        if not self._fresh:
+            self._replay()
+        self._fresh = False
+        observation, inner_reward, _, _, info = self.env.step(action)
+        self.info = {**info, "inner_reward": float(inner_reward)}
+        verdict = verdict_from_info(info)
+        details = info.get("feedback_details")
+        evidence = {
+            ENV_FEEDBACK: observation if isinstance(observation, str) else "",
+            ENV_FEEDBACK_DETAILS: dict(details) if isinstance(details, Mapping) else {},
+        }
+        return Verdict(verdict.solved, verdict.score, checks=verdict.checks, error_kind=verdict.error_kind,
+                       message=verdict.message, evidence=evidence, parsed=verdict.parsed)
+
+    def reference_action(self, task: Task) -> str:
+        """The wrapped env's own ``oracle_action()`` (feedback-gym envs have one)."""
+        oracle = getattr(self.env.unwrapped, "oracle_action", None)
+        if not callable(oracle):
+            raise ConfigError(
+                f"the wrapped environment ({type(self.env.unwrapped).__name__}) has no oracle_action(); "
+                "RetryUntilSolved can only replay one it has"
+            )
+        return str(oracle())
+
+    def _replay(self) -> None:
+        """Reset the wrapped env onto the episode's task again, and check that it is the same task."""
+        observation, _ = self.env.reset(seed=self.seed, options=copy.deepcopy(self.options))
+        if observation != self.prompt:
+            raise ConfigError(
+                "the wrapped environment showed a different prompt when reset with the same seed and "
+                "options; RetryUntilSolved needs reset(seed=s, options=o) to give the same task again"
+            )
+
+
+class RetryUntilSolved(FeedbackEnv):
     """Give the agent up to ``max_turns`` attempts at a single-turn task, with feedback in between.
 
     ## Description
-    Each attempt is judged by the wrapped environment: after the first, the wrapper replays the
-    task with ``reset(seed=<episode seed>, options=<the episode's options>)`` and steps it with
-    the new attempt. It checks that the replay shows the same prompt and refuses environments
-    that do not reproduce their task.
+    Each attempt is judged by the wrapped environment: after the first, the task is replayed with
+    ``reset(seed=<episode seed>, options=<the episode's options>)`` and the wrapped env is stepped
+    with the new attempt. A replay that shows a different prompt is refused (the env does not
+    reproduce its task). The episode seed is the ``seed`` given to ``reset`` (so a seed gives the
+    same task with and without retries), or one drawn from this env's ``np_random``.
 
     ## Observation
     The wrapped env's prompt (plus a line announcing the attempt budget), then the feedback after
     each attempt. The observation space is a Text space over the wrapped env's charset and
-    feedback-gym's. ``info`` keeps the wrapped env's keys from its last step and adds
-    ``turn``, ``max_turns``, ``solved``, ``score``, ``best_score``, ``reward_components``,
-    ``feedback_kind``, ``messages``, ``counters`` and, at the end, ``episode_metrics``.
+    feedback-gym's. ``info`` has the keys of every feedback-gym env (``turn``, ``solved``,
+    ``score``, ``reward_components``, ``feedback_kind``, ``feedback_details``, ``messages``,
+    ``counters`` and, at the end, ``episode_metrics``...) over the wrapped env's own keys from its
+    latest reset or step, and ``inner_reward`` (the wrapped env's reward for the latest attempt).
 
     ## Action
-    The wrapped env's action (text). ``"<give_up>"`` ends the episode; an action that is not text
-    gets feedback saying so without reaching the wrapped env.
+    The wrapped env's action (text). ``"<give_up>"`` ends the episode; an action that is not text,
+    is empty or is longer than ``MAX_ACTION_CHARS`` gets feedback saying so without reaching the
+    wrapped env.
 
     ## Reward
     From ``reward`` (a :class:`RewardConfig`): success (``info["solved"]``, or ``info["score"]``
     improvements with ``success="fraction"``), optionally discounted by turn, with repetition and
-    regression penalties. The wrapped env's own reward is kept as ``info["inner_reward"]``.
+    regression penalties.
 
     ## Episode End
     Terminated when an attempt solves the task or the agent gives up; truncated after
@@ -164,13 +228,15 @@ class RetryUntilSolved(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
     ## Arguments
     ``env`` (a single-turn env), ``max_turns`` (>= 1), ``feedback`` (a mode name from
     ``RETRY_FEEDBACK_MODES`` or a mode object), ``reward``, ``feedback_options``,
-    ``announce_budget`` (append "You have up to N attempts" to the prompt).
+    ``announce_budget`` (append "You have up to N attempts" to the prompt), ``render_mode``
+    (``None``, ``"ansi"`` or ``"human"``; by default the wrapped env's, when it is one of these).
 
     ## Version History
     - v0: initial release.
     """
 
     feedback_modes: ClassVar[Mapping[str, Any]] = RETRY_FEEDBACK_MODES
+    family: ClassVar[str] = "retry"
 
     def __init__(
         self,
@@ -181,169 +247,90 @@ class RetryUntilSolved(gym.Wrapper[str, str, str, str], gym.utils.RecordConstruc
         reward: RewardConfig | Mapping[str, Any] | str | None = None,
         feedback_options: Mapping[str, Any] | None = None,
         announce_budget: bool = True,
+        render_mode: str | None = None,
     ) -> None:
-        if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
-            raise ConfigError(f"max_turns must be an int >= 1; got {max_turns!r}")
-        gym.utils.RecordConstructorArgs.__init__(
-            self, max_turns=max_turns, feedback=feedback, reward=reward,
-            feedback_options=feedback_options, announce_budget=announce_budget,
-        )
-        super().__init__(env)
-        self.max_turns = max_turns
-        self.feedback = make_feedback(feedback, self.feedback_modes, **dict(feedback_options or {}))
-        self.reward_config = RewardConfig.coerce(reward)
+        observation_space = _union_text_space(env.observation_space)
+        if render_mode is None and getattr(env, "render_mode", None) in self.metadata["render_modes"]:
+            render_mode = env.render_mode
+        self.env = env
+        self.replay = ReplayVerifier(env)
         self.announce_budget = announce_budget
-        self.observation_space = _union_text_space(env.observation_space)
-        self._rng: np.random.Generator | None = None
-        self._episode_seed: int | None = None
-        self._options: dict[str, Any] | None = None
-        self._prompt: str | None = None
-        self._task: Task | None = None
-        self._turn = 0
-        self._history: list[Attempt] = []
-        self._records: list[TurnRecord] = []
-        self._messages: list[dict[str, str]] = []
-        self._ended = False
-        self._last_info: dict[str, Any] = {}
+        self._seed_given: int | None = None
+        super().__init__(
+            _NO_SOURCE,
+            self.replay,
+            feedback=feedback,
+            reward=reward,
+            max_turns=max_turns,
+            render_mode=render_mode,
+            feedback_options=feedback_options,
+        )
+        self.observation_space = observation_space
+        self.action_space = env.action_space
 
-    # ------------------------------------------------------------------ the Gymnasium API
+    # ------------------------------------------------------------------ hooks of FeedbackEnv
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[str, dict[str, Any]]:
-        """Start an episode: reset the wrapped env with a recorded seed so attempts can replay it."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
-            episode_seed = int(seed)
-        else:
-            if self._rng is None:
-                self._rng = np.random.default_rng()
-            episode_seed = int(self._rng.integers(2**31 - 1))
-        self._episode_seed = episode_seed
-        self._options = copy.deepcopy(options)
-        observation, info = self.env.reset(seed=episode_seed, options=copy.deepcopy(options))
-        self._prompt = observation
-        self._task = Task(
-            id=str(info.get("task_id") or f"seed/{episode_seed}"),
-            prompt=observation if isinstance(observation, str) and observation.strip() else "(no prompt)",
+        """Start an episode: reset the wrapped env with a recorded seed so attempts can replay it.
+
+        ``options`` go to the wrapped env unchanged (whatever it accepts).
+        """
+        self._seed_given = seed
+        return super().reset(seed=seed, options=options)
+
+    def choose_task(self, options: dict[str, Any]) -> Task:
+        """Reset the wrapped env onto the episode's task; the task is its prompt (and seed, options)."""
+        seed = self._seed_given if self._seed_given is not None else draw_index(self.np_random, None)
+        prompt, info = self.replay.start(int(seed), options or None)
+        metadata = info.get("task_metadata")
+        return Task(
+            id=str(info.get("task_id") or f"seed/{seed}"),
+            prompt=prompt if isinstance(prompt, str) and prompt.strip() else "(no prompt)",
+            metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
         )
-        self._turn = 0
-        self._history = []
-        self._records = []
-        self._ended = False
-        prompt = observation
-        if self.announce_budget and self.max_turns > 1:
-            prompt = (
-                f"{observation}\n\nYou have up to {self.max_turns} attempts; after each one you "
-                "will get feedback."
-            )
-        self._messages = [{"role": "user", "content": prompt}]
-        self._last_info = dict(info)
-        return prompt, self._info(None, {})
 
-    def step(self, action: str) -> tuple[str, SupportsFloat, bool, bool, dict[str, Any]]:
-        """Judge one attempt with the wrapped env and answer with feedback, reward and flags."""
-        if self._task is None:
-            raise ResetNeeded("call reset() before step()")
-        if self._ended:
-            raise EpisodeEndedError(
-                "this episode has already ended (the task was solved, the agent gave up, or "
-                f"the {self.max_turns}-turn budget ran out); call reset() to start a new one"
-            )
-        self._turn += 1
-        text, verdict, inner_feedback = self._attempt(action)
-        context = FeedbackContext(
-            task=self._task,
-            action=text,
-            turn=self._turn,
-            max_turns=self.max_turns,
-            history=tuple(self._history),
-            rng=self._rng if self._rng is not None else np.random.default_rng(0),
-        )
-        components = self.reward_config.components(verdict, self._turn, context.history, action=text)
-        reward = float(sum(components.values()))
-        if verdict.error_kind == GAVE_UP:
-            feedback = "You gave up. The episode is over."
-        else:
-            if isinstance(self.feedback, EnvFeedback):
-                self.feedback.latest = inner_feedback
-            feedback = self.feedback(verdict, context)
-        observation = self._fit(feedback) or "(no feedback)"
-        self._history.append(Attempt(text, verdict))
-        feedback_given = self.feedback.kind != "none" and verdict.error_kind != GAVE_UP
-        self._records.append(record_turn(text, verdict, feedback_given=feedback_given))
-        self._messages.append({"role": "assistant", "content": clean_text(text)})
-        self._messages.append({"role": "user", "content": observation})
-        terminated = verdict.solved or verdict.error_kind == GAVE_UP
-        truncated = not terminated and self._turn >= self.max_turns
-        self._ended = terminated or truncated
-        return observation, reward, terminated, truncated, self._info(verdict, components)
+    def format_prompt(self, task: Task) -> str:
+        """The wrapped env's prompt, plus the attempt budget unless ``announce_budget=False``."""
+        return super().format_prompt(task) if self.announce_budget else task.prompt
 
-    def render(self) -> Any:
-        """``"ansi"``: the retry transcript; ``"human"``: print the newest message; else the env's."""
-        if self.render_mode == "ansi":
-            return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in self._messages)
-        if self.render_mode == "human":
-            if self._messages:
-                print(f"[{self._messages[-1]['role']}]\n{self._messages[-1]['content']}\n")
-            return None
-        return self.env.render()
+    def extra_info(self) -> dict[str, Any]:
+        """The wrapped env's own keys from its latest reset or step (not its one-turn episode's)."""
+        return {k: v for k, v in self.replay.info.items() if k not in INNER_EPISODE_KEYS}
 
-    # ------------------------------------------------------------------ internals
+    def describe(self) -> dict[str, Any]:
+        """The retry env's description, with the wrapped env's under ``"wrapped"``."""
+        inner = self.env.unwrapped
+        wrapped = inner.describe() if isinstance(inner, FeedbackEnv) else {
+            "class": f"{type(inner).__module__}.{type(inner).__qualname__}"}
+        return {**super().describe(), "wrapped": wrapped}
 
-    def _attempt(self, action: object) -> tuple[str, Verdict, str]:
-        """Judge one action with the wrapped env (replaying the task after the first attempt)."""
-        text, problem = coerce_action(action)
-        if text is None:
-            return "", self._judged_here(Verdict.invalid(problem or "the action could not be read")), ""
-        if text.strip().lower() == GIVE_UP_ACTION:
-            return text, self._judged_here(Verdict(False, 0.0, error_kind=GAVE_UP, message="gave up")), ""
-        if self._turn > 1:
-            self._replay()
-        observation, inner_reward, _, _, info = self.env.step(text)
-        self._last_info = {**info, "inner_reward": float(inner_reward)}
-        return text, verdict_from_info(info), observation if isinstance(observation, str) else ""
+    def render(self) -> str | None:
+        """``"ansi"``: the retry transcript; ``"human"``: print the newest message; else the wrapped env's."""
+        if self.render_mode is None:
+            return self.env.render()
+        return super().render()
 
-    def _judged_here(self, verdict: Verdict) -> Verdict:
-        """Record a verdict the wrapper reached without the env, so no stale attempt details remain."""
-        self._last_info["error_kind"] = verdict.error_kind
-        if "verdict" in self._last_info:
-            self._last_info["verdict"] = verdict.public()
-        return verdict
+    def close(self) -> None:
+        """Close the wrapped env."""
+        self.env.close()
+        super().close()
 
-    def _replay(self) -> None:
-        """Reset the wrapped env onto the episode's task again, and check that it is the same task."""
-        observation, _ = self.env.reset(seed=self._episode_seed, options=copy.deepcopy(self._options))
-        if observation != self._prompt:
-            raise ConfigError(
-                "the wrapped environment showed a different prompt when reset with the same seed and "
-                "options; RetryUntilSolved needs reset(seed=s, options=o) to give the same task again"
-            )
 
-    def _fit(self, text: str) -> str:
-        """Keep feedback text inside the observation space."""
-        if all(ch in self.observation_space.character_set for ch in text) and len(text) <= (
-            self.observation_space.max_length
-        ):
-            return text
-        return clean_text(text)
+class _NoSource:
+    """The retry env's tasks come from replaying the wrapped env, never from a task source."""
 
-    def _info(self, verdict: Verdict | None, components: dict[str, float]) -> dict[str, Any]:
-        info = {k: v for k, v in self._last_info.items() if k != "episode_metrics"}
-        info.update(
-            {
-                "task_id": info.get("task_id", self._task.id if self._task else None),
-                "turn": self._turn,
-                "max_turns": self.max_turns,
-                "solved": bool(verdict is not None and verdict.solved),
-                "score": verdict.score if verdict is not None else 0.0,
-                "best_score": max((a.verdict.score for a in self._history), default=0.0),
-                "reward_components": dict(components),
-                "feedback_kind": self.feedback.kind,
-                "messages": [dict(m) for m in self._messages],
-                "counters": running_counters(self._records),
-            }
-        )
-        if self._ended:
-            info["episode_metrics"] = episode_metrics(self._records, self.max_turns)
-        return info
+    name = "replay"
+    size = None
+
+    def task(self, index: int) -> Task:
+        """Refuse: see :meth:`RetryUntilSolved.choose_task`."""
+        raise ConfigError("RetryUntilSolved draws its tasks from the wrapped env's reset")
+
+    def get(self, task_id: str) -> Task:
+        """Refuse: pass the wrapped env's own reset options instead."""
+        raise ConfigError("RetryUntilSolved selects tasks through the wrapped env's reset options")
+
+
+_NO_SOURCE = _NoSource()

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from feedback_gym.answers import answer_lines, boxed_contents, tagged_answers, without_tags
+
 #: The tool name that submits a final answer (its one argument is ``answer``).
 SUBMIT_TOOL = "submit"
 
@@ -36,9 +38,6 @@ ACCEPTED_FORMS = (
 
 _TAGGED = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL | re.IGNORECASE)
 _OPEN_TAG = re.compile(r"<tool_call>", re.IGNORECASE)
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_ANSWER_LINE = re.compile(r"^\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_BOXED = re.compile(r"\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}")
 _FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
@@ -95,7 +94,7 @@ def parse_action(text: str) -> ToolCall | FinalAnswer:
     feedback_gym.envs.tools.calls.CallParseError: no tool call or answer found. Accepted forms ...
     """
     tagged = _TAGGED.findall(text)
-    answers = _ANSWER.findall(text)
+    answers = tagged_answers(text)
     if tagged:
         if len(tagged) > 1:
             raise CallParseError(f"found {len(tagged)} <tool_call> blocks; send one call per reply.")
@@ -107,9 +106,9 @@ def parse_action(text: str) -> ToolCall | FinalAnswer:
     if answers:
         if len(answers) > 1:
             raise CallParseError(f"found {len(answers)} <answer> tags; give one final answer.")
-        if _json_candidate(_ANSWER.sub(" ", text)) is not None:
+        if _json_candidate(without_tags(text)) is not None:
             raise CallParseError("found both a tool call and an <answer>; send one per reply.")
-        answer = answers[0].strip()
+        answer = answers[0]
         if not answer:
             raise CallParseError("the <answer> tag is empty.")
         return FinalAnswer(answer, "tag")
@@ -122,10 +121,10 @@ def parse_action(text: str) -> ToolCall | FinalAnswer:
 
 def _plain_answer(text: str) -> FinalAnswer:
     r"""A final answer written the way maths solutions end: ``\boxed{...}`` or an ``Answer:`` line."""
-    boxed = _BOXED.findall(text)
-    if boxed and boxed[-1].strip():
-        return FinalAnswer(boxed[-1].strip(), "boxed")
-    lines = _ANSWER_LINE.findall(text)
+    boxed = boxed_contents(text)
+    if boxed and boxed[-1]:
+        return FinalAnswer(boxed[-1], "boxed")
+    lines = answer_lines(text)
     if lines:
         return FinalAnswer(lines[-1], "line")
     raise CallParseError("no tool call or answer found.")

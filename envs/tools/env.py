@@ -1,6 +1,8 @@
 """ToolUseEnv: a MINT-style episode in which the agent calls tools, reads their output, then answers.
 
-The shared :class:`~feedback_gym.env.FeedbackEnv` loop is used unchanged: every reply is an action,
+The shared :class:`~feedback_gym.env.FeedbackEnv` loop is used unchanged (the family overrides only
+its hooks: the tool state per episode, the answer-attempt budget in ``episode_status``, the tool
+keys of ``info``): every reply is an action,
 the :class:`ToolVerifier` turns it into a verdict, and the feedback and reward machinery is the one
 every family uses. A tool call is a step that is not an answer: its verdict is unsolved with
 ``error_kind`` ``tool_call``/``tool_error`` and the tool's output as evidence, and
@@ -17,11 +19,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from feedback_gym.env import FeedbackEnv, user_task_id
+from feedback_gym.envs.in_place_edit import in_place_feedback
+from feedback_gym.envs.model_critic import bind_feedback, model_feedback
 from feedback_gym.envs.tools.adapters import ADAPTERS, FamilyAdapter, make_adapter
 from feedback_gym.envs.tools.answers import check_answer, numbers_in
 from feedback_gym.envs.tools.calculator import calculator
 from feedback_gym.envs.tools.calls import CallParseError, FinalAnswer, ToolCall, parse_action
-from feedback_gym.envs.tools.feedback import ToolFeedback
+from feedback_gym.envs.tools.critic_brief import TOOLS_BRIEF
+from feedback_gym.envs.tools.feedback import ToolFeedback, last_answer_spent, submissions_left
 from feedback_gym.envs.tools.generators import GENERATORS, mixed_generator
 from feedback_gym.envs.tools.python_tool import DEFAULT_LIMITS, PythonTool
 from feedback_gym.envs.tools.registry import DEFAULT_MAX_OUTPUT_CHARS, Tool, ToolOutput, ToolRegistry
@@ -30,9 +35,9 @@ from feedback_gym.envs.tools.search import Corpus, SearchTool, load_corpus
 from feedback_gym.envs.tools.sql import SqlTool, database_schema
 from feedback_gym.envs.tools.tasks import handwritten_source, task_from_record
 from feedback_gym.errors import ConfigError
-from feedback_gym.feedback import GENERIC_FEEDBACK_MODES
+from feedback_gym.feedback import GENERIC_FEEDBACK_MODES, make_feedback
 from feedback_gym.sandboxes.base import Limits
-from feedback_gym.sandboxes.config import SandboxHandle
+from feedback_gym.sandboxes.config import DEFAULT_BACKEND, SandboxHandle
 from feedback_gym.tasks import GeneratedTaskSource, ListTaskSource, Task, TaskSource, read_jsonl, thaw
 from feedback_gym.verdict import INTERNAL_ERROR, WRONG_ANSWER, CheckResult, Verdict
 
@@ -47,7 +52,7 @@ class Toolbox:
 
     def __init__(
         self,
-        sandbox: Any = "local",
+        sandbox: Any = DEFAULT_BACKEND,
         builtin: Sequence[str] = BUILTIN_TOOLS,
         extra: Iterable[Tool | Callable[..., Any]] = (),
         corpus: Corpus | None = None,
@@ -76,11 +81,6 @@ class Toolbox:
         self.task: Task | None = None
         self.calls_used = 0
         self.facts_found: set[int] = set()
-
-    def prepare(self) -> None:
-        """Start the sandbox now when the python tool is offered (a sandbox that cannot run fails here)."""
-        if "python" in self.registry:
-            self.sandbox.start()
 
     def begin(self, task: Task) -> None:
         """Rewind the per-episode state for ``task``: no python cells, its database, no calls."""
@@ -204,7 +204,9 @@ class ToolUseEnv(FeedbackEnv):
     ## Observation
     The prompt (question, database schema when there is one, tools, call format, budgets); after a
     tool call, the tool's output (shown in every feedback mode); after an answer, feedback in the
-    chosen mode (``binary`` by default). ``info["tools"]`` lists every tool's OpenAI-format schema.
+    chosen mode (``binary`` by default; ``model``: a critic model's leak-filtered comment, with the
+    reference answer and tool plan given to it privately). ``info["tools"]`` lists every tool's
+    OpenAI-format schema.
 
     ## Action
     One tool call per reply: ``{"tool": NAME, "arguments": {...}}``, a ``<tool_call>...</tool_call>``
@@ -231,14 +233,19 @@ class ToolUseEnv(FeedbackEnv):
     ``max_tool_calls``, ``max_submissions``, ``call_cost``, ``step_reward``, ``max_output_chars``,
     ``python_limits`` (sandbox :class:`Limits` of one python call; default 10 s, 1 GiB),
     ``tool_docs`` (``"full"``, ``"signatures"`` or ``"names"``: how much tool documentation the
-    prompt shows; ``info["tools"]`` always has the full schemas),
+    prompt shows; ``info["tools"]`` always has the full schemas), ``critique_every_reply`` (with
+    ``feedback="model"``: the critic also comments on every tool call, as MINT's simulated user does,
+    not only on submitted answers),
     ``feedback``, ``reward``, ``max_turns``, ``render_mode``.
 
     ## Version History
     - v0: initial release.
     """
 
-    feedback_modes: ClassVar = GENERIC_FEEDBACK_MODES
+    feedback_modes: ClassVar = {**GENERIC_FEEDBACK_MODES, "model": model_feedback(TOOLS_BRIEF),
+                                "in_place": in_place_feedback(TOOLS_BRIEF)}
+    family: ClassVar[str] = "tools"
+    uses_sandbox: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -246,7 +253,7 @@ class ToolUseEnv(FeedbackEnv):
         *,
         kinds: Sequence[str] | None = None,
         seed: int = 0,
-        sandbox: Any = "local",
+        sandbox: Any = DEFAULT_BACKEND,
         tools: Iterable[Tool | Callable[..., Any]] = (),
         builtin_tools: Sequence[str] = BUILTIN_TOOLS,
         max_tool_calls: int = 8,
@@ -259,6 +266,7 @@ class ToolUseEnv(FeedbackEnv):
         max_turns: int = 12,
         reward: Any = None,
         family_options: Mapping[str, Any] | None = None,
+        critique_every_reply: bool = False,
         **kwargs: Any,
     ) -> None:
         if isinstance(max_tool_calls, bool) or not isinstance(max_tool_calls, int) or max_tool_calls < 0:
@@ -276,6 +284,8 @@ class ToolUseEnv(FeedbackEnv):
             raise ConfigError(f"python_limits must be a sandboxes.Limits; got {type(python_limits).__name__}")
         self.toolbox = Toolbox(sandbox, builtin_tools, tools, max_tool_calls=max_tool_calls,
                                max_output_chars=max_output_chars, python_limits=python_limits)
+        if "python" in self.toolbox.registry:  # started at reset by FeedbackEnv.prepare
+            self.sandbox = self.toolbox.sandbox
         self.adapter: FamilyAdapter | None = None
         if isinstance(tasks, str) and tasks in ADAPTERS:
             shared = {"seed": seed, **({"sandbox": sandbox} if tasks == "code" else {})}
@@ -283,14 +293,23 @@ class ToolUseEnv(FeedbackEnv):
             self.adapter = make_adapter(tasks, **options)
         elif family_options:
             raise ConfigError("family_options only apply to tasks='math' or tasks='code'")
-        kwargs.setdefault("feedback", self.adapter.default_feedback if self.adapter else "binary")
-        source = _source(tasks, seed, kinds, self.adapter)
-        super().__init__(source, ToolVerifier(self.toolbox, self.adapter), max_turns=max_turns, reward=reward,
-                         **kwargs)
-        self.reward_config = ToolRewardConfig.build(reward, call_cost, step_reward)  # type: ignore[assignment]
-        self.feedback = ToolFeedback(self.feedback, max_tool_calls, max_submissions)
+        answers_mode = make_feedback(
+            kwargs.pop("feedback", self.adapter.default_feedback if self.adapter else "binary"),
+            self.feedback_modes,
+            **dict(kwargs.pop("feedback_options", None) or {}),
+        )
+        bind_feedback(answers_mode, "tools", TOOLS_BRIEF, list(self.feedback_modes))
         self.max_tool_calls = max_tool_calls
         self.max_submissions = max_submissions
+        super().__init__(
+            _source(tasks, seed, kinds, self.adapter),
+            ToolVerifier(self.toolbox, self.adapter),
+            feedback=ToolFeedback(answers_mode, max_tool_calls, max_submissions,
+                                  critique_every_reply=critique_every_reply),
+            reward=ToolRewardConfig.build(reward, call_cost, step_reward),
+            max_turns=max_turns,
+            **kwargs,
+        )
 
     # ------------------------------------------------------------------ hooks of FeedbackEnv
 
@@ -319,30 +338,25 @@ class ToolUseEnv(FeedbackEnv):
         )
         return "\n\n".join(parts)
 
-    def prepare(self) -> None:
-        """Start the sandbox at reset when the python tool is offered."""
-        self.toolbox.prepare()
+    def begin_episode(self, task: Task) -> None:
+        """The tool state (python cells, database, counters) starts afresh for ``task``."""
+        self.toolbox.begin(task)
 
-    # ------------------------------------------------------------------ the Gymnasium API
+    def episode_status(self, verdict: Verdict) -> tuple[bool, bool]:
+        """The shared rule, and the episode also ends (terminated) when the last answer attempt is spent."""
+        terminated, truncated = super().episode_status(verdict)
+        if not terminated and last_answer_spent(self.max_submissions, [a.verdict for a in self.history]):
+            return True, False
+        return terminated, truncated
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[str, dict[str, Any]]:
-        """Start an episode; the tool state (python cells, database, counters) starts afresh."""
-        observation, info = super().reset(seed=seed, options=options)
-        assert self._task is not None
-        self.toolbox.begin(self._task)
-        return observation, self._tool_info(info)
-
-    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        """One reply: a tool call (its output comes back) or an answer (judged)."""
-        observation, reward, terminated, truncated, info = super().step(action)
-        verdict = self._history[-1].verdict
-        if not terminated and "answer" in verdict.evidence and self._submissions_left() == 0:
-            terminated, truncated = True, False
-            self._ended = True
-            info = self._info(verdict, info["reward_components"])  # rebuilt now that the episode ended
-        return observation, reward, terminated, truncated, self._tool_info(info)
+    def extra_info(self) -> dict[str, Any]:
+        """The tool schemas and what is left of the tool-call and answer budgets."""
+        return {
+            "tools": self.toolbox.registry.schemas(),
+            "tool_calls_used": self.toolbox.calls_used,
+            "tool_calls_left": max(0, self.max_tool_calls - self.toolbox.calls_used),
+            "submissions_left": submissions_left(self.max_submissions, [a.verdict for a in self.history]),
+        }
 
     def oracle_action(self) -> str:
         """The next call of the task's oracle sequence (the submit call once the lookups are done).
@@ -351,11 +365,11 @@ class ToolUseEnv(FeedbackEnv):
         replaying ``oracle_action()`` from the start solves the task, and after detours of the
         agent's own the plan resumes where it stood. With no tool calls left, it submits.
         """
-        if self._task is None:
+        if self.task is None:
             return super().oracle_action()
-        plan = [thaw(step) for step in self._task.reference["oracle"]]
+        plan = [thaw(step) for step in self.task.reference["oracle"]]
         done = 0
-        for attempt in self._history:
+        for attempt in self.history:
             if attempt.verdict.error_kind == TOOL_CALL and done < len(plan) - 1:
                 if json.loads(attempt.verdict.parsed or "null") == plan[done]:
                     done += 1
@@ -369,18 +383,3 @@ class ToolUseEnv(FeedbackEnv):
         if self.adapter is not None:
             self.adapter.close()
         super().close()
-
-    # ------------------------------------------------------------------ internals
-
-    def _submissions_left(self) -> int | None:
-        if self.max_submissions is None:
-            return None
-        used = sum(1 for a in self._history if "answer" in a.verdict.evidence)
-        return max(0, self.max_submissions - used)
-
-    def _tool_info(self, info: dict[str, Any]) -> dict[str, Any]:
-        info["tools"] = self.toolbox.registry.schemas()
-        info["tool_calls_used"] = self.toolbox.calls_used
-        info["tool_calls_left"] = max(0, self.max_tool_calls - self.toolbox.calls_used)
-        info["submissions_left"] = self._submissions_left()
-        return info

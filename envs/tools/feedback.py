@@ -9,28 +9,77 @@ answer*, exactly as in the other families; MINT separates tool observations from
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from feedback_gym.envs.tools.rewards import TOOL_BUDGET, is_tool_step
-from feedback_gym.feedback import FeedbackContext, FeedbackMode
+from feedback_gym.errors import ConfigError
+from feedback_gym.feedback import (
+    FeedbackContext,
+    FeedbackMode,
+    RenderedFeedback,
+    critic_name,
+    render_feedback,
+)
 from feedback_gym.verdict import INVALID_ACTION, Verdict
+
+
+def is_answer(verdict: Verdict) -> bool:
+    """Whether the step submitted an answer (not a tool call, not an unreadable reply)."""
+    return "answer" in verdict.evidence
+
+
+def submissions_left(max_submissions: int | None, verdicts: Sequence[Verdict]) -> int | None:
+    """Answer attempts left after ``verdicts`` (``None``: unlimited).
+
+    >>> answer = Verdict(False, 0.0, evidence={"answer": "3"})
+    >>> submissions_left(2, [answer]), submissions_left(None, [answer])
+    (1, None)
+    """
+    if max_submissions is None:
+        return None
+    return max(0, max_submissions - sum(1 for v in verdicts if is_answer(v)))
+
+
+def last_answer_spent(max_submissions: int | None, verdicts: Sequence[Verdict]) -> bool:
+    """Whether the newest step submitted the last allowed answer: the rule that ends the episode.
+
+    >>> wrong = Verdict(False, 0.0, evidence={"answer": "3"})
+    >>> last_answer_spent(2, [wrong]), last_answer_spent(2, [wrong, wrong]), last_answer_spent(None, [wrong])
+    (False, True, False)
+    """
+    return bool(verdicts) and is_answer(verdicts[-1]) and submissions_left(max_submissions, verdicts) == 0
 
 
 def count_steps(context: FeedbackContext, verdict: Verdict) -> tuple[int, int]:
     """(tool calls that reached a tool, answers submitted), this step included."""
     verdicts = [a.verdict for a in context.history] + [verdict]
     calls = sum(1 for v in verdicts if is_tool_step(v) and v.error_kind != TOOL_BUDGET)
-    answers = sum(1 for v in verdicts if "answer" in v.evidence)
+    answers = sum(1 for v in verdicts if is_answer(v))
     return calls, answers
 
 
 class ToolFeedback:
     """Wraps a feedback mode: renders tool results and call errors itself, answers via the mode."""
 
-    def __init__(self, inner: FeedbackMode, max_tool_calls: int, max_submissions: int | None) -> None:
+    def __init__(
+        self, inner: FeedbackMode, max_tool_calls: int, max_submissions: int | None, *,
+        critique_every_reply: bool = False,
+    ) -> None:
+        if critique_every_reply and not callable(getattr(inner, "critique", None)):
+            raise ConfigError(
+                "critique_every_reply needs a critic that can comment on any reply: feedback='model' "
+                f"(with feedback_options={{'critic': SPEC}}); got feedback={inner.kind!r}"
+            )
         self.inner = inner
+        self.critique_every_reply = critique_every_reply
         self.kind = inner.kind
         self.max_tool_calls = max_tool_calls
         self.max_submissions = max_submissions
+
+    @property
+    def critic(self) -> str | None:
+        """The critic of the mode that judges answers, if it has one."""
+        return critic_name(self.inner)
 
     def budget(self, context: FeedbackContext, verdict: Verdict) -> str:
         """A one-line account of what is left: tool calls, answer attempts, replies."""
@@ -41,30 +90,34 @@ class ToolFeedback:
         parts.append(_count(context.max_turns - context.turn, "reply", "replies"))
         return f"(left: {', '.join(parts)})"
 
-    def submissions_exhausted(self, context: FeedbackContext, verdict: Verdict) -> bool:
-        """Whether this step used the last allowed answer attempt."""
-        return self.max_submissions is not None and count_steps(context, verdict)[1] >= self.max_submissions
-
-    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Render the step."""
+    def __call__(self, verdict: Verdict, context: FeedbackContext) -> str | RenderedFeedback:
+        """Render the step (an answer's feedback keeps the details its mode reported)."""
         evidence = verdict.evidence
         left = self.budget(context, verdict)
         if "tool_output" in evidence:
             status = "result" if evidence.get("tool_ok") else "error"
-            return f"[{evidence.get('tool', 'tool')} {status}]\n{evidence['tool_output']}\n{left}"
+            shown = f"[{evidence.get('tool', 'tool')} {status}]\n{evidence['tool_output']}"
+            if self.critique_every_reply:  # MINT: the simulated user comments on every turn
+                critique, details = self.inner.critique(verdict, context)  # type: ignore[attr-defined]
+                return RenderedFeedback(f"{shown}\n[feedback]\n{critique}\n{left}", details)
+            return f"{shown}\n{left}"
         if verdict.error_kind == TOOL_BUDGET:
             return f"{verdict.message}\n{left}"
         if verdict.error_kind == INVALID_ACTION and "answer" not in evidence:
             return f"Your reply is not a valid tool call or answer: {verdict.message}\n{left}"
         # The mode judges answers, so it sees only the earlier answers (not the tool calls), and the
         # budget line below says what is left (its own "(N attempts left)" would repeat it).
-        answers_only = tuple(a for a in context.history if "answer" in a.verdict.evidence)
-        text = self.inner(verdict, dataclasses.replace(context, max_turns=context.turn, history=answers_only))
+        answers_only = tuple(a for a in context.history if is_answer(a.verdict))
+        judged = render_feedback(
+            self.inner, verdict, dataclasses.replace(context, max_turns=context.turn, history=answers_only)
+        )
         if verdict.solved:
-            return text
-        if self.submissions_exhausted(context, verdict):
-            return f"{text}\nNo answer attempts are left; the episode is over."
-        return f"{text}\n{left}"
+            return judged
+        verdicts = [a.verdict for a in context.history] + [verdict]
+        if last_answer_spent(self.max_submissions, verdicts):
+            return RenderedFeedback(f"{judged.text}\nNo answer attempts are left; the episode is over.",
+                                    judged.details)
+        return RenderedFeedback(f"{judged.text}\n{left}", judged.details)
 
 
 def _count(number: int, noun: str, plural: str | None = None) -> str:

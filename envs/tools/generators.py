@@ -15,6 +15,7 @@ import statistics
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from feedback_gym.envs.tools.calculator import calculator
 from feedback_gym.envs.tools.search import SearchTool, load_corpus
@@ -61,6 +62,23 @@ def _number(text: str) -> float:
 # ----------------------------------------------------------------------------- sql + calculator
 
 
+def _calculated(
+    task_id: str, kind: str, question: str, expression: str, *, lookups: list[dict], facts: list,
+    **options: Any,
+) -> Task:
+    """A task whose answer is the calculator's value of ``expression``, reached after ``lookups``.
+
+    The oracle makes the lookups, then the calculation; the key facts are the looked-up values and the
+    answer. ``options`` go to :func:`make_tool_task` (``tolerance``, ``database``).
+    """
+    answer = _number(calculator(expression))
+    return make_tool_task(
+        task_id, question, answer,
+        oracle=[*lookups, _call("calculator", expression=expression)],
+        key_facts=[*facts, answer], metadata={"source": "generated", "kind": kind}, **options,
+    )
+
+
 def shop_revenue(rng: random.Random, index: int) -> Task:
     """Shipped-order value of one city's customers in one year, after a discount (sql, calculator)."""
     while True:
@@ -77,16 +95,15 @@ def shop_revenue(rng: random.Random, index: int) -> Task:
             break
     discount = rng.choice([5, 10, 12, 15, 20, 25])
     expression = f"round({total} * (1 - {discount} / 100), 2)"
-    answer = _number(calculator(expression))
     question = (
         f"In the shop database, what was the total value (quantity times price) of all shipped orders "
         f"placed in {year} by customers from {city}? Give the value after a {discount}% discount, "
         "rounded to 2 decimal places."
     )
-    return make_tool_task(
-        f"tools-shop-revenue/{index}", question, answer, tolerance=0.011, database="shop",
-        oracle=[_call("sql", query=query), _call("calculator", expression=expression)],
-        key_facts=[total, answer], metadata={"source": "generated", "kind": "shop_revenue"},
+    return _calculated(
+        f"tools-shop-revenue/{index}", "shop_revenue", question, expression,
+        lookups=[_call("sql", query=query)],
+        facts=[total], tolerance=0.011, database="shop",
     )
 
 
@@ -105,16 +122,14 @@ def shop_cancelled_share(rng: random.Random, index: int) -> Task:
         if units and cancelled:
             break
     expression = f"round(100 * {cancelled} / {units}, 1)"
-    answer = _number(calculator(expression))
     question = (
         f"In the shop database, what percentage of the units of {category} products ordered in {year} "
         "(counting orders of every status) were in cancelled orders? Round to 1 decimal place."
     )
-    return make_tool_task(
-        f"tools-shop-cancelled/{index}", question, answer, tolerance=0.051, database="shop",
-        oracle=[_call("sql", query=query), _call("calculator", expression=expression)],
-        key_facts=[cancelled, units, answer],
-        metadata={"source": "generated", "kind": "shop_cancelled_share"},
+    return _calculated(
+        f"tools-shop-cancelled/{index}", "shop_cancelled_share", question, expression,
+        lookups=[_call("sql", query=query)],
+        facts=[cancelled, units], tolerance=0.051, database="shop",
     )
 
 
@@ -130,17 +145,15 @@ def weather_gap(rng: random.Random, index: int) -> Task:
     )
     means = dict(_rows("weather", query))
     expression = f"round({means[first]} - ({means[second]}), 2)"
-    answer = _number(calculator(expression))
     question = (
         f"In the weather database, by how many degrees Celsius did the mean daily temperature at "
         f"{first} exceed that at {second} in {MONTHS[month]} 2023? (Negative if it was lower.) "
         "Round to 2 decimal places."
     )
-    return make_tool_task(
-        f"tools-weather-gap/{index}", question, answer, tolerance=0.011, database="weather",
-        oracle=[_call("sql", query=query), _call("calculator", expression=expression)],
-        key_facts=[means[first], means[second], answer],
-        metadata={"source": "generated", "kind": "weather_gap"},
+    return _calculated(
+        f"tools-weather-gap/{index}", "weather_gap", question, expression,
+        lookups=[_call("sql", query=query)],
+        facts=[means[first], means[second]], tolerance=0.011, database="weather",
     )
 
 
@@ -156,16 +169,14 @@ def town_years(rng: random.Random, index: int) -> Task:
     first, second = rng.sample(_towns(), 2)
     a, b = first["facts"]["founded"], second["facts"]["founded"]
     expression = f"abs({a} - {b})"
-    answer = _number(calculator(expression))
     question = (
         f"According to the encyclopedia, how many years passed between the founding of {first['title']} "
         f"and the founding of {second['title']}?"
     )
-    return make_tool_task(
-        f"tools-town-years/{index}", question, answer,
-        oracle=[_search_call(first["title"], first["id"]), _search_call(second["title"], second["id"]),
-                _call("calculator", expression=expression)],
-        key_facts=[a, b, answer], metadata={"source": "generated", "kind": "town_years"},
+    return _calculated(
+        f"tools-town-years/{index}", "town_years", question, expression,
+        lookups=[_search_call(first["title"], first["id"]), _search_call(second["title"], second["id"])],
+        facts=[a, b],
     )
 
 
@@ -174,16 +185,14 @@ def town_density(rng: random.Random, index: int) -> Task:
     town = rng.choice(_towns())
     facts = town["facts"]
     expression = f"round({facts['population']} / {facts['area_km2']}, 1)"
-    answer = _number(calculator(expression))
     question = (
         f"According to the encyclopedia, what is the population density of {town['title']} in "
         "inhabitants per square kilometre? Round to 1 decimal place."
     )
-    return make_tool_task(
-        f"tools-town-density/{index}", question, answer, tolerance=0.051,
-        oracle=[_search_call(town["title"], town["id"]), _call("calculator", expression=expression)],
-        key_facts=[facts["population"], facts["area_km2"], answer],
-        metadata={"source": "generated", "kind": "town_density"},
+    return _calculated(
+        f"tools-town-density/{index}", "town_density", question, expression,
+        lookups=[_search_call(town["title"], town["id"])],
+        facts=[facts["population"], facts["area_km2"]], tolerance=0.051,
     )
 
 
@@ -194,17 +203,15 @@ def invention_age(rng: random.Random, index: int) -> Task:
     town = _atlas()[f"town/{facts['town'].lower()}"]
     founded = town["facts"]["founded"]
     expression = f"{facts['invented']} - {founded}"
-    answer = _number(calculator(expression))
     question = (
         f"The first {facts['invention']} was built by an engineer in some year. How many years before "
         "that was the engineer's home town (the town where they were born) founded? Use the encyclopedia."
     )
-    return make_tool_task(
-        f"tools-invention-age/{index}", question, answer,
-        oracle=[_search_call(f"first {facts['invention']}", person["id"]),
-                _search_call(town["title"], town["id"]), _call("calculator", expression=expression)],
-        key_facts=[facts["invented"], founded, answer],
-        metadata={"source": "generated", "kind": "invention_age"},
+    return _calculated(
+        f"tools-invention-age/{index}", "invention_age", question, expression,
+        lookups=[_search_call(f"first {facts['invention']}", person["id"]),
+                 _search_call(town["title"], town["id"])],
+        facts=[facts["invented"], founded],
     )
 
 
@@ -217,18 +224,16 @@ def river_span(rng: random.Random, index: int) -> Task:
     years = [t["facts"]["founded"] for t in towns]
     listed = ", ".join(map(str, years))
     expression = f"max({listed}) - min({listed})"
-    answer = _number(calculator(expression))
     name = river["title"].split(" (")[0]
     question = (
         f"According to the encyclopedia, how many years separate the founding of the oldest town on the "
         f"river {name} from the founding of the youngest town on it?"
     )
-    return make_tool_task(
-        f"tools-river-span/{index}", question, answer,
-        oracle=[_search_call(f"{name} river", river["id"]),
-                *(_search_call(t["title"], t["id"]) for t in towns),
-                _call("calculator", expression=expression)],
-        key_facts=[*years, answer], metadata={"source": "generated", "kind": "river_span"},
+    return _calculated(
+        f"tools-river-span/{index}", "river_span", question, expression,
+        lookups=[_search_call(f"{name} river", river["id"]),
+                 *(_search_call(t["title"], t["id"]) for t in towns)],
+        facts=years,
     )
 
 

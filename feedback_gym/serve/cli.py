@@ -39,6 +39,18 @@ def parse_env_kwargs(text: str | None) -> dict[str, Any]:
     return value
 
 
+#: The session limits on the command line: (flag, ServeConfig field, type, metavar, help); the
+#: defaults are ServeConfig's own.
+_LIMIT_OPTIONS = (
+    ("--max-sessions", "max_sessions", int, "N", "sessions open at once (default {})"),
+    ("--idle-timeout", "idle_timeout_s", float, "S", "close sessions idle this long (default {:g} s)"),
+    ("--step-timeout", "step_timeout_s", float, "S",
+     "a reset or step running longer closes its session (default {:g} s)"),
+    ("--max-request-bytes", "max_request_bytes", int, "N",
+     "largest request or message accepted (default {})"),
+)
+
+
 def config_from_args(args: argparse.Namespace) -> ServeConfig:
     """The validated :class:`ServeConfig` of the parsed command line."""
     return ServeConfig(
@@ -48,11 +60,8 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         port=args.port,
         uds=args.uds,
         token=token_from_env(args.token),
-        max_sessions=args.max_sessions,
-        idle_timeout_s=args.idle_timeout,
-        step_timeout_s=args.step_timeout,
-        max_request_bytes=args.max_request_bytes,
         expose_oracle=args.expose_oracle,
+        **{field: getattr(args, field) for _, field, _, _, _ in _LIMIT_OPTIONS},
     )
 
 
@@ -111,37 +120,15 @@ def add_parser(parser: argparse.ArgumentParser) -> None:
         "--env-kwargs", default=None, metavar="JSON", help="constructor arguments, a JSON object"
     )
     parser.add_argument(
-        "--max-sessions",
-        type=int,
-        default=defaults.max_sessions,
-        help=f"sessions open at once (default {defaults.max_sessions})",
-    )
-    parser.add_argument(
         "--token",
         default=None,
         help=f"every request must send 'Authorization: Bearer TOKEN' (or set {TOKEN_ENV_VAR})",
     )
-    parser.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=defaults.idle_timeout_s,
-        metavar="S",
-        help=f"close sessions idle this long (default {defaults.idle_timeout_s:g} s)",
-    )
-    parser.add_argument(
-        "--step-timeout",
-        type=float,
-        default=defaults.step_timeout_s,
-        metavar="S",
-        help=f"a reset or step running longer closes its session (default {defaults.step_timeout_s:g} s)",
-    )
-    parser.add_argument(
-        "--max-request-bytes",
-        type=int,
-        default=defaults.max_request_bytes,
-        metavar="N",
-        help=f"largest request or message accepted (default {defaults.max_request_bytes})",
-    )
+    for flag, field, kind, metavar, text in _LIMIT_OPTIONS:
+        default = getattr(defaults, field)
+        parser.add_argument(
+            flag, dest=field, type=kind, default=default, metavar=metavar, help=text.format(default)
+        )
     parser.add_argument(
         "--expose-oracle",
         action="store_true",

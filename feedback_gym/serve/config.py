@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int, require_positive_number
 
 #: The environment variable a token may come from (server and client), so it stays out of ``ps``.
 TOKEN_ENV_VAR = "FEEDBACK_GYM_SERVE_TOKEN"
@@ -42,13 +42,6 @@ def token_from_env(token: str | None) -> str | None:
     if token is not None:
         return token
     return os.environ.get(TOKEN_ENV_VAR) or None
-
-
-def _positive(name: str, value: float, kind: type = float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigError(f"{name} must be a positive number; got {value!r}")
-    if kind is int and not isinstance(value, int):
-        raise ConfigError(f"{name} must be a positive integer; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -89,12 +82,11 @@ class ServeConfig:
             )
         if not isinstance(self.env_kwargs, Mapping) or not all(isinstance(k, str) for k in self.env_kwargs):
             raise ConfigError(f"env_kwargs must be a dict with str keys; got {self.env_kwargs!r}")
-        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise ConfigError(f"port must be an int in 0..65535; got {self.port!r}")
-        _positive("max_sessions", self.max_sessions, int)
-        _positive("idle_timeout_s", self.idle_timeout_s)
-        _positive("step_timeout_s", self.step_timeout_s)
-        _positive("max_request_bytes", self.max_request_bytes, int)
+        require_int("port", self.port, 0, 65535)
+        require_int("max_sessions", self.max_sessions, minimum=1)
+        require_positive_number("idle_timeout_s", self.idle_timeout_s)
+        require_positive_number("step_timeout_s", self.step_timeout_s)
+        require_int("max_request_bytes", self.max_request_bytes, minimum=1)
         if self.token is not None and len(self.token) < MIN_TOKEN_CHARS:
             raise ConfigError(
                 f"the token must be at least {MIN_TOKEN_CHARS} characters; make one with "

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 from openenv.core.env_server.interfaces import Environment
 from openenv.core.env_server.types import EnvironmentMetadata
 
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int
 from feedback_gym.serve.config import ServeConfig
 from feedback_gym.serve.models import FeedbackAction, FeedbackObservation, FeedbackState
 from feedback_gym.serve.wire import ServedEnvError, json_safe, safe_text
@@ -101,8 +101,8 @@ class GymnasiumEnvironment(Environment[FeedbackAction, FeedbackObservation, Feed
             )
         if options is not None and not isinstance(options, dict):
             raise ConfigError(f"options must be a JSON object; got {type(options).__name__}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ConfigError(f"seed must be an int >= 0 or null; got {seed!r}")
+        if seed is not None:
+            require_int("seed", seed, minimum=0)
         if self._env is None:
             self._env = self.envs.make(self.config.env_id, dict(self.config.env_kwargs))
         text, info = self._env.reset(seed=seed, options=options)

@@ -111,3 +111,26 @@ class SilentCritic:
 
     def identity(self):
         return {"policy": self.name}
+
+
+class OracleAfterReflection:
+    """Wrong until a trial opens with a reflection (Reflexion's memory), then the oracle; reflects itself."""
+
+    name = "oracle-after-reflection"
+
+    def act(self, conversations, envs=None):
+        from feedback_gym.agents.memory import MEMORY_HEADER, REFLECT_PROMPT
+
+        replies = []
+        for index, conversation in enumerate(conversations):
+            if conversation[-1]["content"] == REFLECT_PROMPT:
+                replies.append(Reply("I reused a wrong expression; next time I will reach the target."))
+            elif conversation[0]["content"].startswith(MEMORY_HEADER):
+                oracle = envs[index].unwrapped.oracle_action()
+                replies.append(Reply(oracle, prompt_tokens=20, completion_tokens=4))
+            else:
+                replies.append(Reply(WRONG, prompt_tokens=10, completion_tokens=5))
+        return replies
+
+    def identity(self):
+        return {"policy": self.name}

@@ -133,7 +133,7 @@ def test_code_envs_in_a_worker_share_one_sandbox_closed_with_the_pool():
         assert [r["metrics"]["solved"] for r in records] == [True, True, True]
         assert records[0]["env"]["sandbox"] == "local"
         (sandbox,) = pool._sandboxes.values()
-        handles = [env.unwrapped._sandbox for env in pool._all if hasattr(env.unwrapped, "_sandbox")]
+        handles = [env.unwrapped.sandbox for env in pool._all if env.unwrapped.sandbox is not None]
         assert len(handles) == 2 and all(h() is sandbox and not h.owned for h in handles)
     finally:
         pool.close()

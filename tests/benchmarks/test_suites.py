@@ -109,3 +109,16 @@ def test_a_sandbox_override_reaches_only_the_envs_that_take_one():
     assert changed.entries[0].kwargs == {"feedback": "tests"}
     assert changed.entries[1].kwargs == {"sandbox": "docker"}
     assert [e.label for e in changed.entries] == [e.label for e in suite.entries]
+    with pytest.raises(ConfigError, match="accepted: sandbox, feedback"):
+        suite.with_env_kwargs({"difficulty": 2})
+
+
+def test_which_envs_take_a_sandbox_is_read_from_their_class():
+    from feedback_gym.benchmarks.suites import env_takes
+
+    if "ToolUse-v0" not in gym.registry or "CodeCritic-v0" not in gym.registry:
+        pytest.skip("needs the tool and multi-agent families")
+    assert env_takes("ToolUse-v0", "sandbox") and env_takes("CodeFeedback-v0", "sandbox")
+    assert not env_takes("MathCritique-v0", "sandbox") and not env_takes("CodeCritic-v0", "max_turns")
+    with pytest.raises(ConfigError, match="not a registered"):
+        env_takes("Nope-v0", "sandbox")

@@ -100,7 +100,8 @@ PAYLOAD = (
 PLANTED = (
     f"import os\nPAYLOAD = {PAYLOAD!r}\n"
     "for name in ('subprocess', 'copy', 'json', 'socket', 'signal', 'ast', 'math', 'random', 'collections',"
-    " 're', 'types', 'functools', 'traceback', 'base64', 'struct', 'selectors', 'feedback_gym_judge'):\n"
+    " 're', 'types', 'functools', 'traceback', 'base64', 'struct', 'selectors', 'feedback_gym_judge',"
+    " 'feedback_gym_wire'):\n"
     "    open(name + '.py', 'w').write(PAYLOAD)\n"
     "def square(x):\n    os._exit(1)  # every call crashes: the judge restarts a candidate each time\n"
 )

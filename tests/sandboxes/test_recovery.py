@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from feedback_gym.sandboxes import Job, make_sandbox
-from feedback_gym.sandboxes import _forkserver as wire
-from feedback_gym.sandboxes.local import SERVER_SOURCE, find_python
+from feedback_gym.sandboxes import _wire as wire
+from feedback_gym.sandboxes.local import SERVER_PATH, SHIPPED_FILES, find_python
 
 from .conftest import _config
 
@@ -65,12 +67,15 @@ def test_server_dying_mid_job_returns_a_sandbox_error_promptly(backend):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
-def test_fork_server_refuses_to_run_as_the_hosts_root():
+def test_fork_server_refuses_to_run_as_the_hosts_root(tmp_path):
     """The host's root ignores RLIMIT_NPROC: a server started as root says why in its hello and exits."""
+    for path, source in SHIPPED_FILES.items():  # the layout the server has inside the boundary
+        shutil.copy(source, tmp_path / Path(path).name)
+    server = tmp_path / Path(SERVER_PATH).name
     ours, theirs = socket.socketpair()
     with theirs:
-        done = subprocess.Popen([find_python(), "-I", "-S", str(SERVER_SOURCE), "--fd", "0"], stdin=theirs)
+        done = subprocess.Popen([find_python(), "-I", "-S", str(server), "--fd", "0"], stdin=theirs)
     ours.settimeout(30)
-    hello, _ = wire.recv_message(ours)
+    hello, _ = wire.recv_request(ours, wire.SERVER_MAX_MESSAGE)
     assert done.wait(timeout=30) == 1
     assert hello["ready"] is False and "refuses to run as root" in hello["error"]

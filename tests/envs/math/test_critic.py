@@ -157,7 +157,8 @@ def test_in_place_marks_only_the_wrong_line() -> None:
     attempt, line_index = inject_error(task, 2)
     verdict = VERIFIER.verify(task, attempt)
     mode = InPlaceFeedback()
-    text = mode(verdict, FeedbackContext(task=task, action=attempt, turn=1, max_turns=3))
+    rendered = mode(verdict, FeedbackContext(task=task, action=attempt, turn=1, max_turns=3))
+    text = rendered.text
     body, _, left = text.split("\n\n", 1)[1].rpartition("\n")
     assert left == "(2 attempts left)"
     body = body.splitlines()
@@ -168,7 +169,7 @@ def test_in_place_marks_only_the_wrong_line() -> None:
             assert shown.startswith(before.rstrip()) and MARKER in shown
         else:
             assert shown == before
-    assert mode.last_details["step_index"] == 2
+    assert rendered.details["step_index"] == 2
     assert task.reference not in text.split(MARKER, 1)[1]
 
 

@@ -37,6 +37,7 @@ def test_reference_guided_critique_gets_a_wrong_answer_fixed(math_game, seed):
     critique = infos[SOLVER]["messages"][2]["content"]
     reference = str(math_game.unwrapped.game.task.reference)
     assert "VERDICT: incorrect" in critique and f"Answer: {reference}" not in critique
+    assert "RenderedFeedback(" not in critique and "details=" not in critique  # the text, not an object
 
 
 def test_a_misleading_critic_breaks_a_right_maths_answer(math_game):

@@ -138,3 +138,12 @@ def test_single_seat_views_pass_the_shipped_conformance_checks(make):
     from feedback_gym.conformance import check_all
 
     check_all(make)
+
+
+def test_a_seat_refuses_unknown_reset_options_and_tells_the_critic_its_critique_was_unread():
+    seat = critic_seat()
+    with pytest.raises(ConfigError, match="accepted: task_id, task, task_index"):
+        seat.reset(options={"task_idx": 1})
+    seat.reset(seed=0)
+    obs, reward, *_ = seat.step("")
+    assert reward == 0.0 and "could not be read (the critique is empty)" in obs

@@ -157,6 +157,31 @@ def test_give_up_ends_the_episode_without_reaching_the_env() -> None:
     assert info["error_kind"] == "gave_up"
 
 
+@pytest.mark.parametrize("junk", ["", "   ", "x" * 1_000_000, 12])
+def test_unreadable_actions_never_reach_the_wrapped_env(junk: object) -> None:
+    inner = GuessEnv()
+    env = RetryUntilSolved(inner, max_turns=3, feedback="env")
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(junk)  # type: ignore[arg-type]
+    assert inner.steps == 0 and reward == 0.0 and not (terminated or truncated)
+    assert info["error_kind"] == "invalid_action" and obs.startswith("Incorrect:")
+    env.step(str(env.env.secret))
+    assert inner.steps == 1  # the first attempt that reached it needed no replay
+
+
+def test_human_render_prints_and_the_retry_is_a_feedback_env(capsys: pytest.CaptureFixture[str]) -> None:
+    env = RetryUntilSolved(GuessEnv(), max_turns=2, render_mode="human")
+    assert isinstance(env, feedback_gym.FeedbackEnv)
+    env.reset(seed=0)
+    env.step("x")
+    assert "[user]" in capsys.readouterr().out
+    ansi = RetryUntilSolved(gym.make("Countdown-v0", max_turns=1, render_mode="ansi"), max_turns=2)
+    assert ansi.render_mode == "ansi"  # taken from the wrapped env
+    ansi.reset(seed=0)
+    ansi.step(WRONG)
+    assert ansi.render().count("[assistant]") == 1
+
+
 def test_strict_check_env_passes_on_wrapped_envs() -> None:
     _strict_check(RetryUntilSolved(gym.make("Countdown-v0", max_turns=1).unwrapped, max_turns=3))
     _strict_check(RetryUntilSolved(GuessEnv(), max_turns=3, feedback="reject_previous"))
@@ -178,7 +203,7 @@ def test_user_env_keeps_its_info_keys_and_charset() -> None:
                            reward={"success": "fraction", "regression_penalty": 1.0})
     obs, info = env.reset(seed=3)
     assert info["secret_parity"] == 0 and env.observation_space.contains(obs)
-    secret = env.unwrapped.secret
+    secret = env.env.secret
     guesses = [g for g in "0123456789" if g != str(secret)][:3] + [str(secret)]
     for guess in guesses:
         obs, reward, terminated, truncated, info = env.step(guess)
@@ -192,7 +217,7 @@ def test_user_env_keeps_its_info_keys_and_charset() -> None:
 def test_score_drives_fraction_reward_and_regression() -> None:
     env = RetryUntilSolved(GuessEnv(), max_turns=4, reward={"success": "fraction", "regression_penalty": 1.0})
     env.reset(seed=3)
-    secret = env.unwrapped.secret
+    secret = env.env.secret
     near, far = str(min(9, secret + 1) if secret < 9 else 8), str(0 if secret >= 5 else 9)
     _, r_near, *_ = env.step(near)
     _, r_far, _, _, info = env.step(far)
@@ -267,7 +292,7 @@ def test_reasoning_gym_dataset_becomes_a_retry_env() -> None:
     pytest.importorskip("reasoning_gym")
     env = RetryUntilSolved(ReasoningGymTask(), max_turns=3, feedback="reject_previous")
     obs, info = env.reset(seed=11)
-    answer = env.unwrapped.entry["answer"]
+    answer = env.env.entry["answer"]
     wrong = str(int(answer) + 1) if answer.lstrip("-").isdigit() else "nope"
     obs, reward, terminated, _, _ = env.step(wrong)
     assert not terminated and f"`{wrong}`" in obs
