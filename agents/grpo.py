@@ -292,11 +292,15 @@ def train(
     args: Args,
     env_factory: Callable[[], gym.Env] | None = None,
     policy: TransformersPolicy | None = None,
+    on_step: Callable[[int, TransformersPolicy, dict[str, Any]], bool | None] | None = None,
 ) -> dict[str, Any]:
     """Run GRPO as ``args`` says; return the last step's metrics.
 
     ``env_factory`` replaces ``args.env`` with a constructor (for environments that are not
-    registered); ``policy`` replaces ``args.model`` with a ready policy.
+    registered); ``policy`` replaces ``args.model`` with a ready policy. ``on_step(step, policy,
+    metrics)`` runs after each step's update, before its checkpoint is saved (an experiment
+    evaluates the live policy there); returning ``True`` ends training after that step, with a
+    checkpoint (an experiment stops an arm when its budget of generated tokens is spent).
     """
     args.validate()
     out = Path(args.out)
@@ -475,8 +479,11 @@ def train(
                 progress.set_postfix(
                     reward=f"{metrics['reward_mean']:.3f}", solved=f"{metrics['solved_rate']:.2f}"
                 )
-            if step % args.checkpoint_every == 0 or step == args.steps:
+            stop = bool(on_step(step, policy, metrics)) if on_step is not None else False
+            if stop or step % args.checkpoint_every == 0 or step == args.steps:
                 save_checkpoint(out, step, policy, optimizer, args)
+            if stop:
+                break
     finally:
         envs.close()
         if progress is not None:

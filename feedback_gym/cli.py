@@ -20,6 +20,7 @@ from feedback_gym.errors import ConfigError
 SUBCOMMANDS: dict[str, str] = {
     "sandbox": "feedback_gym.sandboxes.cli:add_parser",
     "bench": "feedback_gym.benchmarks.cli:add_parser",
+    "experiment": "feedback_gym.benchmarks.experiments.cli:add_parser",
     "train": "feedback_gym.agents.cli:add_parser",
     "serve": "feedback_gym.serve.cli:add_parser",
     "serve-image": "feedback_gym.serve.cli:add_image_parser",
