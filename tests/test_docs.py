@@ -292,7 +292,7 @@ def program_and_args(command: str) -> tuple[str, list[str]]:
 
 
 def command_rule(command: str) -> str:
-    """Which check a command gets: run, parse, make, pytest, pip, not-checked, or none."""
+    """Which check a command gets: run, parse, make, script, pytest, pip, not-checked, or none."""
     program, args = program_and_args(command)
     if program in NOT_CHECKED or (program.startswith("python") and args[:2] == ["-m", "venv"]):
         return "not-checked"
@@ -304,6 +304,8 @@ def command_rule(command: str) -> str:
         return "parse"
     if program == "make":
         return "make"
+    if program == "bash" and args and args[0].endswith(".sh"):
+        return "script"
     if program == "pip" or (program.startswith("python") and args[:2] == ["-m", "pip"]):
         return "pip"
     return "none"
@@ -321,18 +323,19 @@ argparse.ArgumentParser.parse_args = parse_args
 results = {}
 for target, *rest in json.loads(sys.argv[1]):
     sys.argv = [target, *rest]
+    key = " ".join([target, *rest])
     try:
         if target.endswith(".py"):
             runpy.run_path(target, run_name="__main__")
         else:
             runpy.run_module(target, run_name="__main__", alter_sys=True)
-        results[target + " " + " ".join(rest)] = "ran to its end without parsing arguments"
+        results[key] = "ran to its end without parsing arguments"
     except Parsed:
-        results[target + " " + " ".join(rest)] = None
+        results[key] = None
     except SystemExit as exit_:
-        results[target + " " + " ".join(rest)] = f"the parser exited with {exit_.code}"
+        results[key] = f"the parser exited with {exit_.code}"
     except BaseException:
-        results[target + " " + " ".join(rest)] = traceback.format_exc()[-2000:]
+        results[key] = traceback.format_exc()[-2000:]
 print(json.dumps(results))
 """
 
@@ -440,6 +443,10 @@ def test_the_shell_command_is_right(block, command, tmp_path, parsed_python_comm
         _, targets = program_and_args(command)
         proc = subprocess.run(["make", "-n", *targets], cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, f"{block.where} `{command}`: {proc.stderr}"
+    elif rule == "script":
+        _, args = program_and_args(command)
+        proc = subprocess.run(["bash", "-n", args[0]], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, f"{block.where} `{command}`: {proc.stderr or 'no such script'}"
     elif rule == "pytest":
         check_pytest_paths(command)
     elif rule == "pip":
