@@ -20,7 +20,7 @@ import gymnasium as gym
 
 import feedback_gym  # noqa: F401  (registers the ids)
 from feedback_gym.agents.policy import make_policy
-from feedback_gym.conversation import continued, opening
+from feedback_gym.conversation import play_episode
 
 TINY = os.environ.get("FEEDBACK_GYM_EXAMPLE_TINY") == "1"
 
@@ -30,15 +30,10 @@ def teach(teacher, episodes: int, student: str, student_env: str) -> dict:
     env = gym.make("TaskTeacher-v0", student=student, student_env=student_env, held_out=2 if TINY else 4)
     total, valid, after = 0.0, 0, []
     for episode in range(episodes):
-        observation, info = env.reset(seed=episode)
-        conversation, done = opening(observation), False
-        while not done:
-            reply = teacher.act([conversation], envs=[env.unwrapped])[0].text
-            observation, reward, terminated, truncated, info = env.step(reply)
-            conversation, total = continued(conversation, reply, observation), total + reward
-            done = terminated or truncated
-            valid += info["verdict"]["evidence"].get("valid_proposals", 0)
-        after.append(info["verdict"]["evidence"].get("after", 0.0))
+        turns = play_episode(teacher, env, seed=episode)
+        total += sum(turn.reward for turn in turns)
+        valid += sum(turn.info["verdict"]["evidence"].get("valid_proposals", 0) for turn in turns)
+        after.append(turns[-1].info["verdict"]["evidence"].get("after", 0.0))
     env.close()
     return {"mean_return": total / episodes, "valid_proposals": valid, "student_final": after}
 

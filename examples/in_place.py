@@ -18,24 +18,18 @@ import gymnasium as gym
 
 import feedback_gym  # noqa: F401  (registers the ids)
 from feedback_gym.agents.policy import make_policy
-from feedback_gym.conversation import assistant_prefix, continued, opening, to_continue
+from feedback_gym.conversation import play_episode
 
 
 def play(policy, mode: str, critic: dict, tasks: int, turns: int) -> dict:
     """Play ``tasks`` episodes in one feedback mode; return the solve rate and token totals."""
     env = gym.make("MathCritique-v0", feedback=mode, feedback_options=critic, max_turns=turns)
-    solved, tokens, per_turn = 0, 0, []
+    solved, per_turn = 0, []
     for task in range(tasks):
-        observation, info = env.reset(seed=task)
-        messages, prefix, done = opening(observation), "", False
-        while not done:
-            reply = policy.act([to_continue(messages, prefix)])[0]
-            action = prefix + reply.text  # the edited text, continued
-            observation, _, terminated, truncated, info = env.step(action)
-            per_turn.append((reply.prompt_tokens or 0) + (reply.completion_tokens or 0))
-            tokens, done = tokens + per_turn[-1], terminated or truncated
-            messages, prefix = continued(messages, action, observation), assistant_prefix(info)
-        solved += bool(info["solved"])
+        turns = play_episode(policy, env, seed=task)  # continues each in-place edit
+        per_turn += [(t.reply.prompt_tokens or 0) + (t.reply.completion_tokens or 0) for t in turns]
+        solved += bool(turns[-1].info["solved"])
+    tokens = sum(per_turn)
     env.close()
     return {"solved": solved, "tasks": tasks, "total_tokens": tokens,
             "tokens_per_turn": per_turn, "tokens_per_solved": tokens / solved if solved else None}

@@ -19,7 +19,7 @@ import gymnasium as gym
 
 import feedback_gym  # noqa: F401  (registers the ids)
 from feedback_gym.agents.policy import make_policy
-from feedback_gym.conversation import continued, opening
+from feedback_gym.conversation import play_episode
 
 TINY = os.environ.get("FEEDBACK_GYM_EXAMPLE_TINY") == "1"
 
@@ -29,16 +29,10 @@ def play(policy, feedback: str, tasks: int, turns: int) -> dict:
     env = gym.make("CodeFeedback-v0", feedback=feedback, reward="fraction", max_turns=turns)
     solved, returns, shown = 0, [], ""
     for task in range(tasks):
-        observation, info = env.reset(seed=task)
-        conversation, total, done = opening(observation), 0.0, False
-        while not done:
-            reply = policy.act([conversation], envs=[env.unwrapped])[0].text
-            observation, reward, terminated, truncated, info = env.step(reply)
-            conversation, total = continued(conversation, reply, observation), total + reward
-            done = terminated or truncated
-            shown = shown or (observation if not info["solved"] else "")
-        solved += info["solved"]
-        returns.append(total)
+        turns = play_episode(policy, env, seed=task)
+        shown = shown or next((t.observation for t in turns if not t.info["solved"]), "")
+        solved += turns[-1].info["solved"]
+        returns.append(sum(t.reward for t in turns))
     env.close()
     return {"solve_rate": solved / tasks, "mean_return": sum(returns) / tasks, "feedback_seen": shown[:300]}
 

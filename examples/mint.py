@@ -18,7 +18,7 @@ import gymnasium as gym
 
 import feedback_gym  # noqa: F401  (registers the ids)
 from feedback_gym.agents.policy import make_policy
-from feedback_gym.conversation import continued, opening
+from feedback_gym.conversation import play_episode
 
 
 def main() -> None:
@@ -39,19 +39,13 @@ def main() -> None:
                    critique_every_reply=True, max_turns=args.turns)
     solved_at = []
     for task in range(args.tasks):
-        observation, info = env.reset(seed=task)
-        messages, turn = opening(observation), 0
-        while True:
-            reply = policy.act([messages], envs=[env.unwrapped])[0]  # envs: only the oracle looks
-            observation, reward, terminated, truncated, info = env.step(reply.text)
-            messages, turn = continued(messages, reply.text, observation), turn + 1
-            if terminated or truncated:
-                solved_at.append(turn if info["solved"] else None)
-                break
+        turns = play_episode(policy, env, seed=task)
+        solved_at.append(len(turns) if turns[-1].info["solved"] else None)
+        observations = [turn.observation for turn in turns]
     env.close()
     turns = range(1, args.turns + 1)
     curve = [sum(t is not None and t <= k for t in solved_at) / len(solved_at) for k in turns]
-    feedback = [m["content"] for m in messages if m["role"] == "user" and "[feedback]" in m["content"]]
+    feedback = [text for text in observations if "[feedback]" in text]
     print(json.dumps({"example": "mint", "policy": args.policy, "critic": args.critic, "tasks": args.tasks,
                       "success_by_turn": curve, "critiqued_tool_replies": len(feedback)}))
 

@@ -20,7 +20,7 @@ import gymnasium as gym
 
 import feedback_gym  # noqa: F401  (registers the ids)
 from feedback_gym.agents.policy import make_policy
-from feedback_gym.conversation import continued, opening
+from feedback_gym.conversation import play_episode
 
 TINY = os.environ.get("FEEDBACK_GYM_EXAMPLE_TINY") == "1"
 
@@ -30,14 +30,9 @@ def play(policy, tasks: int) -> dict:
     env = gym.make("ToolUse-v0", step_reward=0.1, call_cost=0.02, max_turns=4 if TINY else 12)
     parts, total = Counter(), 0.0
     for task in range(tasks):
-        observation, _ = env.reset(seed=task)
-        conversation, done = opening(observation), False
-        while not done:
-            reply = policy.act([conversation], envs=[env.unwrapped])[0].text
-            observation, reward, terminated, truncated, info = env.step(reply)
-            conversation, total = continued(conversation, reply, observation), total + reward
-            done = terminated or truncated
-            parts.update(info["reward_components"])
+        for turn in play_episode(policy, env, seed=task):
+            total += turn.reward
+            parts.update(turn.info["reward_components"])
     env.close()
     return {"mean_return": total / tasks, "components": {k: round(v, 4) for k, v in parts.items()}}
 

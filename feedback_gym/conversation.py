@@ -10,6 +10,9 @@ got, as ``{"role", "content"}`` dicts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 Message = dict[str, str]
 
 
@@ -67,3 +70,37 @@ def to_continue(messages: list[Message], prefix: str) -> list[Message]:
     True
     """
     return [*messages, {"role": "assistant", "content": prefix}] if prefix else list(messages)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One step of :func:`play_episode`: the policy's reply, the action sent, and what the env returned."""
+
+    reply: Any
+    action: str
+    observation: str
+    reward: float
+    info: dict[str, Any]
+
+
+def play_episode(policy: Any, env: Any, *, seed: int | None = None,
+                 options: dict[str, Any] | None = None) -> list[Turn]:
+    """Play one episode of ``env`` with ``policy`` (a :class:`~feedback_gym.policy.Policy`), turn by turn.
+
+    The loop a script writes when it plays one env at a time: the conversation is built as the runner
+    builds it, an in-place edit is continued by a policy that can (``continues_prefix = True``: the
+    action is prefix + continuation), and the policy is shown ``env.unwrapped`` (only an oracle looks
+    at it). The benchmark runner batches many envs instead (:mod:`feedback_gym.benchmarks.play`).
+    """
+    continues = bool(getattr(policy, "continues_prefix", False))
+    observation, info = env.reset(seed=seed, options=options)
+    messages, prefix, turns = opening(observation), "", []
+    while True:
+        reply = policy.act([to_continue(messages, prefix)], envs=[env.unwrapped])[0]
+        action = prefix + reply.text
+        observation, reward, terminated, truncated, info = env.step(action)
+        turns.append(Turn(reply, action, observation, float(reward), info))
+        if terminated or truncated:
+            return turns
+        messages = continued(messages, action, observation)
+        prefix = assistant_prefix(info) if continues else ""

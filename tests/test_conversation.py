@@ -85,3 +85,58 @@ def tiny_policy():
     from feedback_gym.agents.transformers_policy import TransformersPolicy
 
     return TransformersPolicy.from_pretrained(tiny_random_path(seed=0), device="cpu", max_new_tokens=8)
+
+
+class EchoPrefix:
+    """Says "fix:" and records what it was shown; continues an unfinished assistant turn when told to."""
+
+    def __init__(self, continues_prefix: bool) -> None:
+        self.continues_prefix = continues_prefix
+        self.seen: list[list[dict[str, str]]] = []
+
+    def act(self, conversations, envs=None):
+        from feedback_gym.policy import Reply
+
+        self.seen.append(conversations[0])
+        return [Reply("fix:")]
+
+
+class EditingEnv(gym.Env):
+    """Three turns; every step's info asks the next reply to continue the edited text "EDIT "."""
+
+    observation_space = action_space = gym.spaces.Text(64)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.turn, self.actions = 0, []
+        return "task", {}
+
+    def step(self, action):
+        self.turn += 1
+        self.actions.append(action)
+        return f"feedback {self.turn}", float(self.turn), False, self.turn >= 3, {"assistant_prefix": "EDIT "}
+
+
+@pytest.mark.parametrize("continues", [True, False])
+def test_play_episode_builds_the_conversation_and_continues_edits_only_for_policies_that_can(continues):
+    from feedback_gym.conversation import play_episode
+
+    env, policy = EditingEnv(), EchoPrefix(continues)
+    turns = play_episode(policy, env, seed=0)
+    assert [t.observation for t in turns] == ["feedback 1", "feedback 2", "feedback 3"]
+    assert [t.reward for t in turns] == [1.0, 2.0, 3.0] and turns[-1].info == {"assistant_prefix": "EDIT "}
+    expected = ["fix:", "EDIT fix:", "EDIT fix:"] if continues else ["fix:"] * 3
+    assert env.actions == [t.action for t in turns] == expected
+    last_seen = policy.seen[-1]
+    assert last_seen[0] == {"role": "user", "content": "task"} and last_seen[2]["content"] == "feedback 1"
+    assert (last_seen[-1] == {"role": "assistant", "content": "EDIT "}) is continues
+
+
+def test_play_episode_with_the_oracle_solves_countdown():
+    from feedback_gym.conversation import play_episode
+    from feedback_gym.policy import make_policy
+
+    env = gym.make("Countdown-v0")
+    turns = play_episode(make_policy("oracle"), env, seed=3)
+    assert len(turns) == 1 and turns[0].info["solved"] and turns[0].reward > 0
+    env.close()

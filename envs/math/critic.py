@@ -325,7 +325,10 @@ class CritiqueFeedback:
 
     def __call__(self, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
         """Return the critique of ``context.action`` and what the critic found."""
-        diagnosis = diagnose(context.task, context.action, verdict)
+        return self.critique(verdict, context, diagnose(context.task, context.action, verdict))
+
+    def critique(self, verdict: Verdict, context: FeedbackContext, diagnosis: Diagnosis) -> RenderedFeedback:
+        """The critic's sentence for an already made ``diagnosis`` (shared with ``in_place``)."""
         result = critique(context.task, context.action, verdict, diagnosis, leak_filter=self.leak_filter)
         text = result.text if verdict.solved else result.text + turns_left(context)
         return RenderedFeedback(text, describe(diagnosis, result.redactions))

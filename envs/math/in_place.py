@@ -7,7 +7,7 @@ the reference-guided critic (leak-filtered like every critique). The agent edits
 
 from __future__ import annotations
 
-from feedback_gym.envs.math.critic import critique, describe, diagnose, explain, render, turns_left
+from feedback_gym.envs.math.critic import CritiqueFeedback, describe, diagnose, explain, render, turns_left
 from feedback_gym.envs.math.leaks import LeakFilter
 from feedback_gym.feedback import FeedbackContext, RenderedFeedback
 from feedback_gym.verdict import Verdict
@@ -27,23 +27,19 @@ def mark_line(action: str, line_index: int, note: str) -> str:
     return "\n".join(lines)
 
 
-class InPlaceFeedback:
-    """``in_place``: the previous solution with its first wrong line marked and annotated."""
+class InPlaceFeedback(CritiqueFeedback):
+    """``in_place``: the previous solution with its first wrong line marked and annotated.
+
+    When no line can be marked (a correct or unreadable answer), the critic's sentence is shown instead.
+    """
 
     kind = "in_place"
-    critic = "reference"
-    families = ("math",)
-
-    def __init__(self, leak_filter: bool = True) -> None:
-        self.leak_filter = leak_filter
 
     def __call__(self, verdict: Verdict, context: FeedbackContext) -> RenderedFeedback:
         """Return the annotated solution (or the critic's sentence when nothing can be marked)."""
         diagnosis = diagnose(context.task, context.action, verdict)
         if diagnosis.status in ("correct", "unreadable") or diagnosis.line_index is None:
-            result = critique(context.task, context.action, verdict, diagnosis, leak_filter=self.leak_filter)
-            text = result.text if verdict.solved else result.text + turns_left(context)
-            return RenderedFeedback(text, describe(diagnosis, result.redactions))
+            return self.critique(verdict, context, diagnosis)
         note = render(
             explain(diagnosis), LeakFilter(context.task, context.action) if self.leak_filter else None
         )
