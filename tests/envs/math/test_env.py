@@ -197,6 +197,7 @@ def test_parquet_files_load_through_datasets(tmp_path: Path) -> None:
 
 
 def test_reasoning_gym_source_in_the_env() -> None:
+    pytest.importorskip("reasoning_gym")
     env = MathCritiqueEnv(source="reasoning_gym:chain_sum", seed=2, limit=20, max_turns=2)
     obs, _ = env.reset(seed=0)
     assert "<answer>" in obs and env.task.id.startswith("rg-chain_sum/2/")
