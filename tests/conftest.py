@@ -1,9 +1,15 @@
-"""Shared pytest set-up: markers that skip tests whose hardware or engine is missing.
+"""Shared pytest set-up: markers that skip tests whose hardware or engine is missing, shared sandboxes.
 
 - ``gpu``: skipped without a CUDA device.
 - ``docker``: skipped without a reachable Docker engine, unless ``FEEDBACK_GYM_REQUIRE_DOCKER=1``
   (set by CI), in which case a missing engine is a failure, not a skip.
 - ``browser``: skipped without Chromium, unless ``FEEDBACK_GYM_REQUIRE_BROWSER=1`` (set by CI).
+- ``sweep``: the rest of a full sweep, deselected by ``addopts``; ``pytest -m sweep`` runs it.
+
+One sandbox of each backend serves the whole session (``local_sandbox``, ``docker_sandbox``;
+``backend_sandbox`` runs a test once per backend): starting one costs more than most tests. Tests
+that attack a sandbox use the shared one on purpose, since "after any attack the sandbox keeps
+serving" is part of its contract; each shared sandbox must still run a job when the session ends.
 """
 
 from __future__ import annotations
@@ -11,8 +17,13 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
+
+from feedback_gym.sandboxes import DockerConfig, Job, LocalConfig, Sandbox, make_sandbox
+
+BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
 
 
 @functools.cache
@@ -57,3 +68,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
         if "browser" in item.keywords and not require_browser and chromium_path() is None:
             item.add_marker(pytest.mark.skip(reason="needs Chromium (apt-get install chromium)"))
+
+
+def _shared(config: LocalConfig | DockerConfig) -> Iterator[Sandbox]:
+    box = make_sandbox(config)
+    yield box
+    try:
+        result = box.run(Job(language="python", source="print(6 * 7)"))
+        assert result.ok and result.stdout == "42\n", f"the shared sandbox stopped serving: {result}"
+    finally:
+        box.close()
+
+
+@pytest.fixture(scope="session")
+def local_sandbox() -> Iterator[Sandbox]:
+    """The session's local sandbox (two workers)."""
+    yield from _shared(LocalConfig(workers=2))
+
+
+@pytest.fixture(scope="session")
+def docker_sandbox() -> Iterator[Sandbox]:
+    """The session's Docker sandbox (two workers); only tests marked ``docker`` may ask for it."""
+    yield from _shared(DockerConfig(workers=2))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each sandbox backend in turn: ``local``, then ``docker`` (marked ``docker``)."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def backend_sandbox(backend: str, request: pytest.FixtureRequest) -> Sandbox:
+    """The session's shared sandbox of the backend named by ``backend``."""
+    return request.getfixturevalue(f"{backend}_sandbox")

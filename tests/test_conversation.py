@@ -30,8 +30,10 @@ def noted_countdown(**kwargs) -> gym.Env:
     return AddNote(gym.make("Countdown-v0", **kwargs))
 
 
-if NOTED not in gym.registry:
-    gym.register(NOTED, entry_point=noted_countdown)
+@pytest.fixture(autouse=True, scope="module")
+def _noted_registered():
+    if NOTED not in gym.registry:
+        gym.register(NOTED, entry_point=noted_countdown)
 
 
 class Recording(WrongThenOracle):

@@ -1,18 +1,46 @@
-"""Every registered id keeps the user's contract (one parametrized sweep over the whole registry)."""
+"""Every registered id keeps the user's contract (one parametrized sweep over the whole registry).
+
+The conformance checks run on every id; the default run gives each id two of the checks in rotation
+(so every check runs on several ids), the sweep job (``pytest -m sweep``) the rest. Envs that run
+code share the session's local sandbox, except under Gymnasium's own checker (it deep-copies the
+env's spec, kwargs included).
+"""
 
 from __future__ import annotations
+
+import inspect
 
 import gymnasium as gym
 import pytest
 
 import feedback_gym
 from feedback_gym import conformance
+from tests.sampling import sweep_params
 
 IDS = feedback_gym.registered_ids()
+CHECKS = conformance.ALL_CHECKS
+PAIRS = [(env_id, check) for env_id in IDS for check in CHECKS]
+#: The default run's pairs: each id gets the next two checks in turn, so every check runs on some ids.
+ROTATION = [(env_id, CHECKS[(2 * i + j) % len(CHECKS)]) for i, env_id in enumerate(IDS) for j in (0, 1)]
 
 
-def _factory(env_id: str) -> conformance.EnvFactory:
-    return lambda: gym.make(env_id)
+def accepts_sandbox(env_id: str) -> bool:
+    """Whether the id's constructor takes a ``sandbox`` (the envs that run model code)."""
+    entry_point = gym.spec(env_id).entry_point
+    if isinstance(entry_point, str):
+        entry_point = gym.envs.registration.load_env_creator(entry_point)
+    return "sandbox" in inspect.signature(entry_point).parameters
+
+
+@pytest.fixture
+def factory(local_sandbox):
+    """Builds a fresh env of an id; envs that run code get the session's sandbox, not one each."""
+
+    def make(env_id: str, share: bool = True) -> conformance.EnvFactory:
+        kwargs = {"sandbox": local_sandbox} if share and accepts_sandbox(env_id) else {}
+        return lambda: gym.make(env_id, **kwargs)
+
+    return make
 
 
 def test_registry_is_not_empty() -> None:
@@ -25,10 +53,12 @@ def test_ids_are_plain_name_version(env_id: str) -> None:
     assert name and ":" not in name and "/" not in name and version.isdigit()
 
 
-@pytest.mark.parametrize("check", conformance.ALL_CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("env_id", IDS)
-def test_conformance(env_id: str, check: conformance.EnvFactory) -> None:
-    check(_factory(env_id))
+@pytest.mark.parametrize(
+    ("env_id", "check"),
+    sweep_params(PAIRS, ROTATION, ids=lambda pair: f"{pair[0]}-{pair[1].__name__}"),
+)
+def test_conformance(env_id: str, check, factory) -> None:
+    check(factory(env_id, share=check is not conformance.check_gymnasium_api))
 
 
 @pytest.mark.parametrize("env_id", IDS)

@@ -1,5 +1,8 @@
 """Vector envs keep their text: ``gym.make_vec`` on every id, sync and async, with no extra argument.
 
+The default run checks one id of each family per mode (a fixed sample); the sweep job
+(``pytest -m sweep``) checks every id.
+
 Gymnasium's async vector env passes observations through shared memory by default, and decoded a
 ``Text`` buffer only once, when it was built: every id returned 100 000 tab characters after reset.
 
@@ -22,6 +25,7 @@ import pytest
 import feedback_gym  # noqa: F401 - registers the ids
 from feedback_gym.registration import feedback_gym_ids
 from feedback_gym.text import SharedTexts
+from tests.sampling import id_family, sample_per_group
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTIONS = ("I do not know.", "Answer: 3")
@@ -45,9 +49,9 @@ print("SEEN " + json.dumps(seen))
 """
 
 
-def vector_transcripts(mode: str) -> dict[str, list[list[str]]]:
-    """What ``make_vec(id, num_envs=2, vectorization_mode=mode)`` shows, for every id, in a fresh process."""
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(feedback_gym_ids()), mode, str(SEED),
+def vector_transcripts(ids: list[str], mode: str) -> dict[str, list[list[str]]]:
+    """What ``make_vec(id, num_envs=2, vectorization_mode=mode)`` shows, for each id, in a fresh process."""
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(ids), mode, str(SEED),
                            json.dumps(ACTIONS)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "SEEN " in proc.stdout, proc.stderr[-3000:]
     return json.loads(proc.stdout.split("SEEN ", 1)[1])
@@ -66,10 +70,14 @@ def single_env_transcripts(env_id: str) -> list[list[str]]:
     return [first, second]
 
 
+@pytest.mark.parametrize("scope", ["sample", pytest.param("every", marks=pytest.mark.sweep)])
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_make_vec_returns_the_real_observations_of_every_id(mode):
-    seen = vector_transcripts(mode)
-    assert sorted(seen) == sorted(feedback_gym_ids())
+def test_make_vec_returns_the_real_observations_of_every_id(mode, scope):
+    ids = feedback_gym_ids()
+    if scope == "sample":
+        ids = sample_per_group(ids, 1, group=id_family, salt=f"make-vec/{mode}")
+    seen = vector_transcripts(ids, mode)
+    assert sorted(seen) == sorted(ids)
     for env_id, transcripts in seen.items():
         assert transcripts == single_env_transcripts(env_id), env_id
         assert all(0 < len(text) < 100_000 for texts in transcripts for text in texts), env_id

@@ -16,6 +16,19 @@ def _one_torch_thread():
     torch.set_num_threads(1)
 
 
+#: The learnable test env of ``learning_env.py``, registered for the adapters' tests (they take ids).
+DIGITS_ID = "TestDigits-v0"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _digits_registered():
+    """Registers ``TestDigits-v0`` before the first test (not at import: no work at import time)."""
+    import gymnasium as gym
+
+    if DIGITS_ID not in gym.registry:
+        gym.register(DIGITS_ID, entry_point="tests.agents.learning_env:DigitsEnv")
+
+
 @pytest.fixture(scope="session")
 def tiny_path():
     """The directory of the cached tiny random GPT-2 (built on first use)."""

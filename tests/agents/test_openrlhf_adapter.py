@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 
-import gymnasium as gym
 import pytest
 
 from feedback_gym.agents.adapters import openrlhf
@@ -18,9 +17,7 @@ from feedback_gym.agents.adapters.openrlhf import AgentInstanceBase, make_agent_
 from feedback_gym.agents.adapters.trl import task_rows
 from feedback_gym.errors import ConfigError
 
-ENV_ID = "TestDigits-v0"
-if ENV_ID not in gym.registry:
-    gym.register(ENV_ID, entry_point="tests.agents.learning_env:DigitsEnv")
+from .conftest import DIGITS_ID as ENV_ID
 
 
 def run_like_openrlhf(executor, prompt, label, actions, tokenizer):
@@ -93,7 +90,6 @@ def test_the_module_loads_by_file_path_as_openrlhf_does(monkeypatch):
     spec = importlib.util.spec_from_file_location("agent_module", openrlhf.__file__)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert hasattr(module, "AgentExecutor")
     executor = module.AgentExecutor()
     agent = executor.agent_instance_cls()
     assert agent.env.unwrapped.max_turns == 2

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-
 import gymnasium as gym
 import pytest
 import torch
@@ -17,10 +15,15 @@ from feedback_gym.agents.adapters.trl import (
 )
 from feedback_gym.errors import ConfigError
 
-ENV_ID = "TestDigits-v0"
-if ENV_ID not in gym.registry:
-    gym.register(ENV_ID, entry_point="tests.agents.learning_env:DigitsEnv")
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+from .conftest import DIGITS_ID as ENV_ID
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _quiet_trl():
+    """TRL warns on every import of its experimental modules unless told not to."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRL_EXPERIMENTAL_SILENCE", "1")
+        yield
 
 
 def test_the_environment_class_follows_trls_contract():

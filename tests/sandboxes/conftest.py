@@ -1,4 +1,8 @@
-"""Fixtures: one long-lived sandbox per backend (starting containers is the slow part)."""
+"""Fixtures: one long-lived sandbox per backend (starting containers is the slow part).
+
+``sandbox`` is the session's shared two-worker sandbox of each backend (``tests/conftest.py``): the
+attacks here run on the same sandbox the environment tests use, and it must keep serving.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,20 @@ import pytest
 
 from feedback_gym.sandboxes import DockerConfig, LocalConfig, make_sandbox
 
-BACKENDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
-
 
 def _config(name: str, workers: int):
     return LocalConfig(workers=workers) if name == "local" else DockerConfig(workers=workers)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def sandbox(request):
+@pytest.fixture(scope="session")
+def sandbox(backend_sandbox):
     """A two-worker sandbox of each backend, shared by the protocol and harness tests."""
-    box = make_sandbox(_config(request.param, 2))
-    yield box
-    box.close()
+    return backend_sandbox
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def single(request):
+@pytest.fixture(scope="session")
+def single(backend):
     """A one-worker sandbox of each backend: consecutive jobs land on the same worker."""
-    box = make_sandbox(_config(request.param, 1))
+    box = make_sandbox(_config(backend, 1))
     yield box
     box.close()

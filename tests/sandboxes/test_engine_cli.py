@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,19 +15,40 @@ from feedback_gym.sandboxes import engine
 from feedback_gym.sandboxes.image import package_closure
 
 
-def test_sandbox_subcommands_exist():
-    parser = build_parser()
+def test_each_sandbox_subcommand_runs_its_action_with_its_arguments(monkeypatch, capsys):
+    from feedback_gym.benchmarks import sandbox_perf
+    from feedback_gym.cli import main as cli_main
+    from feedback_gym.sandboxes import image
+    from feedback_gym.sandboxes.config import DEFAULT_IMAGE
+
+    calls = []
+    monkeypatch.setattr(engine, "install_engine", lambda: calls.append(("install",)) or "installed")
+    monkeypatch.setattr(engine, "start_engine", lambda pid: calls.append(("start", pid)) or "started")
+    monkeypatch.setattr(engine, "stop_engine", lambda pid: calls.append(("stop", pid)) or "stopped")
+    monkeypatch.setattr(image, "build_image", lambda tag: calls.append(("build", tag)) or "built")
+    monkeypatch.setattr(sandbox_perf, "main", lambda argv: calls.append(("bench", argv)) or 0)
     for command in (
         ["install-engine"],
-        ["start-engine", "--pid-file", "x"],
-        ["stop-engine", "--pid-file", "x"],
+        ["start-engine", "--pid-file", "x.pid"],
+        ["stop-engine", "--pid-file", "x.pid"],
         ["build-image"],
+        ["build-image", "--tag", "mine:1"],
         ["bench", "--quick"],
+        ["bench", "--soak-checks", "5", "--no-docker"],
     ):
-        args = parser.parse_args(["sandbox", *command])
-        assert callable(args.func)
+        assert cli_main(["sandbox", *command]) == 0, command
+    assert calls == [
+        ("install",),
+        ("start", Path("x.pid")),
+        ("stop", Path("x.pid")),
+        ("build", DEFAULT_IMAGE),
+        ("build", "mine:1"),
+        ("bench", ["--quick"]),
+        ("bench", ["--soak-checks", "5", "--no-docker"]),
+    ]
+    assert capsys.readouterr().out.split() == ["installed", "started", "stopped", "built", "built"]
     with pytest.raises(SystemExit):
-        parser.parse_args(["sandbox", "start-engine"])  # --pid-file is required
+        build_parser().parse_args(["sandbox", "start-engine"])  # --pid-file is required
 
 
 def test_stop_engine_refuses_a_pid_that_is_not_dockerd(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from feedback_gym.sandboxes.harness import (
+    IO_TEST_LIMITS,
     check_function,
     compile_source,
     parse_gcc_output,
@@ -294,7 +295,8 @@ def test_io_tests(sandbox, language, source):
 def test_io_tests_runtime_error_timeout_and_compile_error(sandbox):
     _, outcomes = run_io_tests(sandbox, "python", "import sys\nprint(3)\nsys.exit(1)\n", [("", "3")])
     assert kinds(outcomes) == ["runtime_error"]  # the right output with a failing exit is not a pass
-    _, outcomes = run_io_tests(sandbox, "c", "int main(){for(;;);}", [("", "")])
+    one_second = IO_TEST_LIMITS.replace(wall_seconds=1.0)  # the loop waits out the limit
+    _, outcomes = run_io_tests(sandbox, "c", "int main(){for(;;);}", [("", "")], limits=one_second)
     assert kinds(outcomes) == ["timeout"]
     compiled, outcomes = run_io_tests(sandbox, "c", "int main(){ return x; }", [("", ""), ("", "")])
     assert not compiled.ok and kinds(outcomes) == ["compile_error", "compile_error"]

@@ -1,7 +1,7 @@
 """Servers for the serve tests: real ``feedback-gym serve`` child processes on loopback ports.
 
-Each server costs a few seconds to start (openenv-core imports gradio), so they are shared per
-module; each is stopped by the PID its fixture started.
+Each server costs a few seconds to start (openenv-core imports gradio), so they are shared by the
+whole session; each is stopped by the PID its fixture started.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ pytest.importorskip("openenv.core")
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def code_server():
     """CodeFeedback-v0 with reference actions exposed (the conformance checks replay them)."""
     from feedback_gym.serve.process import ServerProcess
@@ -24,7 +24,7 @@ def code_server():
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def math_server():
     """MathCritique-v0 with reference actions exposed."""
     from feedback_gym.serve.process import ServerProcess

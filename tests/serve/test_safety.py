@@ -114,55 +114,62 @@ def test_idle_sessions_are_closed_and_their_slot_freed():
         fresh.close(), idle.close()
 
 
-@pytest.mark.slow
-def test_a_stuck_step_ends_its_session_not_the_server():
-    with slow_server("--step-timeout", "1") as server:
-        env = RemoteEnv(server.url)
-        env.reset(seed=0)
-        started = time.monotonic()
-        with pytest.raises(RemoteEnvError, match="StepTimeout.*1 s limit"):
-            env.step("sleep 5")
-        assert time.monotonic() - started < 4
-        with pytest.raises(RemoteEnvError, match="SessionClosed"):
-            env.reset(seed=0)
-        env.close()
-        other = RemoteEnv(server.url)
-        other.reset(seed=0)
-        assert other.step("quick")[0] == "echo: quick"
-        other.close()
+@pytest.fixture(scope="module")
+def bounded_server():
+    """A server with a 1 s step limit and a 64 KiB request limit (each test below uses one of them)."""
+    with slow_server("--step-timeout", "1", "--max-request-bytes", "65536") as server:
+        yield server
 
 
 @pytest.mark.slow
-def test_malformed_and_huge_requests_get_clear_errors_and_the_server_keeps_serving():
-    with slow_server("--max-request-bytes", "65536") as server:
-        with _ws(server.url) as ws:
-            ws.send("{not json")
-            reply = json.loads(ws.recv(timeout=10))
-            assert reply["type"] == "error" and reply["data"]["code"] == "INVALID_JSON"
-            ws.send(json.dumps({"type": "step", "data": {"wrong": 1}}))
-            reply = json.loads(ws.recv(timeout=10))
-            assert reply["data"]["code"] == "VALIDATION_ERROR"
-            ws.send(json.dumps({"type": "explode"}))
-            assert "Unknown message type" in json.loads(ws.recv(timeout=10))["data"]["message"]
-            ws.send(json.dumps({"type": "reset", "data": {"seed": "zero"}}))
-            assert "seed must be an int" in json.loads(ws.recv(timeout=10))["data"]["message"]
-        with _ws(server.url) as ws:
-            ws.send("x" * 100_000)  # over the 64 KiB bound: the server closes with 1009
-            with pytest.raises(Exception) as closed:
-                ws.recv(timeout=10)
-            assert getattr(closed.value, "rcvd", None) is not None and closed.value.rcvd.code == 1009
-        with _ws(server.url) as ws:
-            ws.send(b"\x00\xff binary frame")
-            reply = json.loads(ws.recv(timeout=10))
-            assert reply["type"] == "error"
-        request = urllib.request.Request(server.url + "/mcp", data=b"x" * 100_000, method="POST")
-        with pytest.raises(urllib.error.HTTPError) as too_big:
-            _OPENER.open(request, timeout=10)
-        assert too_big.value.code == 413 and "65536 bytes" in too_big.value.read().decode()
-        env = RemoteEnv(server.url)
+def test_a_stuck_step_ends_its_session_not_the_server(bounded_server):
+    server = bounded_server
+    env = RemoteEnv(server.url)
+    env.reset(seed=0)
+    started = time.monotonic()
+    with pytest.raises(RemoteEnvError, match="StepTimeout.*1 s limit"):
+        env.step("sleep 5")
+    assert time.monotonic() - started < 4
+    with pytest.raises(RemoteEnvError, match="SessionClosed"):
         env.reset(seed=0)
-        with pytest.raises(ConfigError, match="at most 65536 bytes"):
-            env.step("y" * 70_000)  # refused before it is sent: the session survives
-        assert env.step("small")[0] == "echo: small"
-        env.close()
-        assert _healthy(server.url)
+    env.close()
+    other = RemoteEnv(server.url)
+    other.reset(seed=0)
+    assert other.step("quick")[0] == "echo: quick"
+    other.close()
+
+
+@pytest.mark.slow
+def test_malformed_and_huge_requests_get_clear_errors_and_the_server_keeps_serving(bounded_server):
+    server = bounded_server
+    with _ws(server.url) as ws:
+        ws.send("{not json")
+        reply = json.loads(ws.recv(timeout=10))
+        assert reply["type"] == "error" and reply["data"]["code"] == "INVALID_JSON"
+        ws.send(json.dumps({"type": "step", "data": {"wrong": 1}}))
+        reply = json.loads(ws.recv(timeout=10))
+        assert reply["data"]["code"] == "VALIDATION_ERROR"
+        ws.send(json.dumps({"type": "explode"}))
+        assert "Unknown message type" in json.loads(ws.recv(timeout=10))["data"]["message"]
+        ws.send(json.dumps({"type": "reset", "data": {"seed": "zero"}}))
+        assert "seed must be an int" in json.loads(ws.recv(timeout=10))["data"]["message"]
+    with _ws(server.url) as ws:
+        ws.send("x" * 100_000)  # over the 64 KiB bound: the server closes with 1009
+        with pytest.raises(Exception) as closed:
+            ws.recv(timeout=10)
+        assert getattr(closed.value, "rcvd", None) is not None and closed.value.rcvd.code == 1009
+    with _ws(server.url) as ws:
+        ws.send(b"\x00\xff binary frame")
+        reply = json.loads(ws.recv(timeout=10))
+        assert reply["type"] == "error"
+    request = urllib.request.Request(server.url + "/mcp", data=b"x" * 100_000, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as too_big:
+        _OPENER.open(request, timeout=10)
+    assert too_big.value.code == 413 and "65536 bytes" in too_big.value.read().decode()
+    env = RemoteEnv(server.url)
+    env.reset(seed=0)
+    with pytest.raises(ConfigError, match="at most 65536 bytes"):
+        env.step("y" * 70_000)  # refused before it is sent: the session survives
+    assert env.step("small")[0] == "echo: small"
+    env.close()
+    assert _healthy(server.url)

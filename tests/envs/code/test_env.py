@@ -15,7 +15,7 @@ from feedback_gym.envs.code import CodeFeedbackEnv, CppCompilerFeedbackEnv
 from feedback_gym.envs.code.loaders import humaneval_path
 from feedback_gym.envs.code.mutants import wrong_answer_program
 from feedback_gym.errors import ConfigError, EpisodeEndedError, InvalidTaskError, SandboxClosedError
-from feedback_gym.sandboxes import Limits, make_sandbox
+from feedback_gym.sandboxes import Job, Limits, make_sandbox
 from feedback_gym.tasks import read_jsonl
 
 CODE_IDS = ["CodeFeedback-v0", "CppCompilerFeedback-v0", "HumanEval-v0"]
@@ -27,11 +27,10 @@ def fence(code: str, language: str = "python") -> str:
     return f"```{language}\n{code}\n```"
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    box = make_sandbox("local")
-    yield box
-    box.close()
+@pytest.fixture
+def sandbox(local_sandbox):
+    """The session's local sandbox (tests/conftest.py)."""
+    return local_sandbox
 
 
 @pytest.mark.parametrize("env_id", CODE_IDS)
@@ -303,7 +302,8 @@ def test_shared_sandbox_survives_env_close(sandbox) -> None:
     env.step(env.oracle_action())
     env.close()
     env.close()  # idempotent
-    assert sandbox.run_many  # still usable below
+    result = sandbox.run(Job(language="python", source="print(6 * 7)"))
+    assert result.ok and result.stdout == "42\n", result  # the env did not close the sandbox it was given
     other = CodeFeedbackEnv(sandbox=sandbox)
     other.reset(options={"task_id": "bundled/py/add_numbers"})
     assert other.step(other.oracle_action())[1] == 1.0

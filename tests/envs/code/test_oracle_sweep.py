@@ -1,7 +1,9 @@
-"""Oracle and anti-oracle over every task: each reference solves on the first step, broken ones do not.
+"""Oracle and anti-oracle over the tasks: each reference solves on the first step, broken ones do not.
 
 Runs on the local sandbox, and on Docker when an engine is up (``@pytest.mark.docker``; CI requires
-it). Tasks are spread over a few threads, each with its own environment, all sharing one sandbox pool.
+it). The default run checks a few tasks of each family on each backend (a fixed sample); the sweep
+job (``pytest -m sweep``) checks every task. Tasks are spread over a few threads, each with its own
+environment, all sharing the session's sandbox.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from feedback_gym.envs.code import CodeFeedbackEnv, CppCompilerFeedbackEnv
 from feedback_gym.envs.code.mutants import broken_syntax_program, wrong_answer_program
 from feedback_gym.envs.code.sources import make_task_source
-from feedback_gym.sandboxes import make_sandbox
+from tests.sampling import sample_per_group
 
 THREADS = 4
 SETS = [
@@ -22,20 +24,21 @@ SETS = [
     ("bundled", CodeFeedbackEnv),
     ("bundled-c-cpp", CppCompilerFeedbackEnv),
 ]
-
-
-@pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.docker)])
-def sandbox(request):
-    box = make_sandbox(request.param)
-    yield box
-    box.close()
+#: Tasks of each family (``bundled/py``, ``bundled/c``, ``HumanEval``...) checked in the default run.
+PER_FAMILY = 2
 
 
 def fence(code: str, language: str) -> str:
     return f"```{language}\n{code}\n```"
 
 
-def sweep(env_class: type[CodeFeedbackEnv], tasks: str, sandbox, syntax_every: int) -> list[str]:
+def family(task_id: str) -> str:
+    return task_id.rsplit("/", 1)[0]
+
+
+def sweep(
+    env_class: type[CodeFeedbackEnv], tasks: str, ids: list[str], sandbox, syntax_every: int
+) -> list[str]:
     """Run oracle, wrong-answer and (every ``syntax_every``-th task) syntax-error replies; list failures."""
     local = threading.local()
     envs: list[CodeFeedbackEnv] = []
@@ -65,7 +68,6 @@ def sweep(env_class: type[CodeFeedbackEnv], tasks: str, sandbox, syntax_every: i
                 problems.append(f"{task_id}: a program that does not compile got {info['error_kind']}")
         return problems
 
-    ids = make_task_source(tasks).ids()
     try:
         with ThreadPoolExecutor(THREADS) as pool:
             return [p for problems in pool.map(check, enumerate(ids)) for p in problems]
@@ -74,10 +76,18 @@ def sweep(env_class: type[CodeFeedbackEnv], tasks: str, sandbox, syntax_every: i
             e.close()
 
 
+@pytest.mark.parametrize("scope", ["sample", pytest.param("every", marks=pytest.mark.sweep)])
 @pytest.mark.parametrize(("tasks", "env_class"), SETS, ids=[s for s, _ in SETS])
-def test_every_reference_solves_and_broken_variants_fail(tasks: str, env_class, sandbox) -> None:
-    syntax_every = 1 if tasks != "bundled-c-cpp" else 5  # compiling is the slow part
-    problems = sweep(env_class, tasks, sandbox, syntax_every)
+def test_references_solve_and_broken_variants_fail(
+    tasks: str, env_class, scope: str, backend_sandbox, backend: str
+) -> None:
+    ids = make_task_source(tasks).ids()
+    if scope == "sample":
+        ids = sample_per_group(ids, PER_FAMILY, group=family, salt=f"oracle-sweep/{backend}")
+        syntax_every = 1  # a handful of tasks: every one also gets a program that does not compile
+    else:
+        syntax_every = 1 if tasks != "bundled-c-cpp" else 5  # compiling is the slow part
+    problems = sweep(env_class, tasks, ids, backend_sandbox, syntax_every)
     assert not problems, "\n".join(problems[:20])
 
 

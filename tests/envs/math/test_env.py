@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 
@@ -33,26 +34,29 @@ def anti_oracle(task: Task) -> str:
     return f"I computed it carefully: 1 + 1 = 2.\nAnswer: {wrong}"
 
 
-def _sources() -> dict[str, list[Task]]:
-    sources = {}
-    for family in FAMILIES:
-        for level in (1, 2, 3):
-            source = make_source("generated", families=[family], difficulty=level, seed=3)
-            sources[f"generated-{family}-d{level}"] = [source.task(i) for i in range(8)]
-    sources["bundled"] = list(bundled_source())
-    sources["gsm8k"] = list(dataset_source("gsm8k", FIXTURES / "gsm8k_test.jsonl"))
-    sources["math"] = list(dataset_source("math", FIXTURES / "math_test.jsonl"))
+GENERATED = {f"generated-{family}-d{level}": (family, level) for family in FAMILIES for level in (1, 2, 3)}
+SOURCE_NAMES = sorted([*GENERATED, "bundled", "gsm8k", "math", "reasoning_gym"])
+
+
+@functools.cache
+def source_tasks(name: str) -> list[Task]:
+    """The tasks of one named source (built on first use: no work at import time)."""
+    if name in GENERATED:
+        family, level = GENERATED[name]
+        source = make_source("generated", families=[family], difficulty=level, seed=3)
+        return [source.task(i) for i in range(8)]
+    if name == "bundled":
+        return list(bundled_source())
+    if name in ("gsm8k", "math"):
+        return list(dataset_source(name, FIXTURES / f"{name}_test.jsonl"))
+    pytest.importorskip("reasoning_gym")
     rg = make_source("reasoning_gym:basic_arithmetic", seed=1, limit=10)
-    sources["reasoning_gym"] = [rg.task(i) for i in range(10)]
-    return sources
+    return [rg.task(i) for i in range(10)]
 
 
-SOURCES = _sources()
-
-
-@pytest.mark.parametrize("name", sorted(SOURCES))
+@pytest.mark.parametrize("name", SOURCE_NAMES)
 def test_oracle_solves_and_anti_oracle_fails_on_every_source(name: str) -> None:
-    for task in SOURCES[name]:
+    for task in source_tasks(name):
         oracle = VERIFIER.verify(task, VERIFIER.reference_action(task))
         assert oracle.solved and oracle.score == 1.0, (task.id, VERIFIER.reference_action(task), oracle)
         bad = VERIFIER.verify(task, anti_oracle(task))
@@ -75,17 +79,17 @@ def test_gsm8k_fixture_steps_come_from_calculator_annotations() -> None:
         "The boxes hold 3*45 = <<3*45=135>>135 books.\nNow 1250+135 = <<1250+135=1385>>1385.\n#### 1,385"
     )
     assert [int(s.value) for s in steps] == [135, 1385] and answer == "1385"
-    tasks = SOURCES["gsm8k"]
+    tasks = source_tasks("gsm8k")
     assert tasks[1].reference == "1205" and len(steps_of(tasks[1])) == 3
     assert all("<<" not in s.text for t in tasks for s in steps_of(t))
 
 
 def test_math_fixture_answers_come_from_the_last_box() -> None:
-    answers = [t.reference for t in SOURCES["math"]]
+    answers = [t.reference for t in source_tasks("math")]
     assert answers == ["12", r"\frac{7}{12}", "0, 3", r"\frac{\sqrt{2}}{2}", "x^2 + 2x + 1"]
-    assert VERIFIER.verify(SOURCES["math"][2], r"so \boxed{3, 0}").solved
-    assert VERIFIER.verify(SOURCES["math"][4], r"\boxed{(x+1)(x+1)}").solved
-    assert not VERIFIER.verify(SOURCES["math"][4], r"\boxed{x^2+1}").solved
+    assert VERIFIER.verify(source_tasks("math")[2], r"so \boxed{3, 0}").solved
+    assert VERIFIER.verify(source_tasks("math")[4], r"\boxed{(x+1)(x+1)}").solved
+    assert not VERIFIER.verify(source_tasks("math")[4], r"\boxed{x^2+1}").solved
 
 
 @pytest.mark.parametrize("env_id", MATH_IDS)
@@ -189,10 +193,11 @@ def test_parquet_files_load_through_datasets(tmp_path: Path) -> None:
     path = tmp_path / "test-00000-of-00001.parquet"
     pq.write_table(pyarrow.Table.from_pylist(records), path)
     tasks = list(dataset_source("gsm8k", path))
-    assert [t.reference for t in tasks] == [t.reference for t in SOURCES["gsm8k"]]
+    assert [t.reference for t in tasks] == [t.reference for t in source_tasks("gsm8k")]
 
 
 def test_reasoning_gym_source_in_the_env() -> None:
+    pytest.importorskip("reasoning_gym")
     env = MathCritiqueEnv(source="reasoning_gym:chain_sum", seed=2, limit=20, max_turns=2)
     obs, _ = env.reset(seed=0)
     assert "<answer>" in obs and env.task.id.startswith("rg-chain_sum/2/")

@@ -6,7 +6,9 @@ import warnings
 from contextlib import closing
 
 import pytest
+from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from feedback_gym.envs.multiagent import code_critique_v0, solver_critic_v0
 
@@ -54,8 +56,18 @@ def test_seeded_parallel_games_repeat(module_and_kwargs):
 
 @pytest.mark.parametrize("module", [solver_critic_v0, code_critique_v0])
 def test_module_exposes_the_pettingzoo_entry_points(module):
-    assert callable(module.env) and callable(module.parallel_env) and callable(module.raw_env)
+    """``env`` wraps ``raw_env`` in PettingZoo's order enforcing; all three build the same game."""
     assert module.__name__.endswith("_v0")
+    kwargs = {"family": tiny_code_family()} if module is code_critique_v0 else {}
+    raw, wrapped, parallel = module.raw_env(**kwargs), module.env(**kwargs), module.parallel_env(**kwargs)
+    assert isinstance(raw, AECEnv) and not isinstance(raw, OrderEnforcingWrapper)
+    assert isinstance(wrapped, OrderEnforcingWrapper) and type(wrapped.unwrapped) is type(raw)
+    assert isinstance(parallel, ParallelEnv)
+    assert raw.possible_agents == wrapped.possible_agents == parallel.possible_agents
+    with pytest.raises(AssertionError, match="reset"):  # the order-enforcing wrapper: no step before reset
+        wrapped.step("too early")
+    for made in (raw, wrapped, parallel):
+        made.close()
 
 
 def test_different_seeds_draw_different_tasks():
