@@ -1,8 +1,9 @@
 """The compute scales every experiment offers, so ``--scale`` means the same thing for all three.
 
 - ``tiny``: seconds, for the tests (with ``--model tiny-random``); shows only that the code runs.
-- ``quick``: a few minutes of CPU; what fitted on the shared, loaded machine these results were made on.
-- ``cpu`` (default): about 20 minutes on a quiet 2-core machine.
+- ``quick``: a few minutes of CPU; what fitted on the shared, loaded machine the two-arm reports were made on.
+- ``cpu`` (default): learns-v0 took 26 minutes wall on the 2-core machine (load 1-5, ``--threads 1``);
+  a two-arm experiment about twice that (estimated).
 - ``gpu``: the configuration for one GPU (more tasks, steps and a larger batch; estimated, not yet
   run: no GPU was lent to this work).
 
@@ -27,8 +28,8 @@ QUICK = Scale(
 CPU = Scale(
     steps=8, eval_every=4, seeds=(0, 1), tasks_per_step=4, group_size=4, max_new_tokens=24,
     heldout_tasks=64, learning_rate=2e-5,
-    minutes="about 10 (learns-v0) to 20 (two-arm experiments) minutes on a quiet 2-core machine (estimated "
-    "from the CPU-seconds of the quick runs)",
+    minutes="learns-v0: 26 minutes measured on the 2-core machine (load 1-5, --threads 1); a two-arm "
+    "experiment about twice that (estimated)",
 )
 GPU = Scale(
     steps=60, eval_every=10, seeds=(0, 1), tasks_per_step=16, group_size=8, max_new_tokens=64,

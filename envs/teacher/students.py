@@ -11,7 +11,7 @@ suite:
   can be trained and tested on a CPU; what it rewards is teaching material close to the student's
   weak spots, which is what DataEnvGym's teachers learn to produce.
 - :class:`InContextStudent`: any policy (``tiny-random``, ``smollm2``, ``hf:PATH``,
-  ``openai:URL#MODEL``, or a :class:`~feedback_gym.agents.policy.Policy`) that learns in context:
+  ``openai:URL#MODEL``, or a :class:`~feedback_gym.policy.Policy`) that learns in context:
   the examples it was taught are put before each prompt as solved demonstrations.
 """
 
@@ -116,7 +116,7 @@ class InContextStudent:
     """
 
     def __init__(self, policy: Any, max_examples: int = 4, **policy_kwargs: Any) -> None:
-        from feedback_gym.agents.policy import Policy, make_policy
+        from feedback_gym.policy import Policy, make_policy
 
         if not isinstance(max_examples, int) or max_examples < 1:
             raise ConfigError(f"max_examples must be an int >= 1; got {max_examples!r}")
