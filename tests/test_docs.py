@@ -401,7 +401,7 @@ def check_pytest_paths(command: str) -> None:
     for arg in args:
         if skip_next:
             skip_next = False
-        elif arg in ("-k", "-m", "-p"):
+        elif arg in ("-k", "-m", "-p", "-n", "--dist"):  # options that take a value
             skip_next = True
         elif not arg.startswith("-"):
             paths.append(arg.split("::")[0])
