@@ -7,15 +7,12 @@ expression in the reply that reaches the target, are redacted (``[...]``).
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from typing import Any
 
 from feedback_gym.envs.countdown import ExpressionError, evaluate
-from feedback_gym.envs.model_critic import REDACTED, Scrub, SecretTextFilter, chain
-from feedback_gym.feedback import FeedbackContext, FullFeedback
+from feedback_gym.envs.model_critic import REDACTED, EvidenceBrief, Scrub, SecretTextFilter, chain
+from feedback_gym.feedback import FullFeedback
 from feedback_gym.tasks import Task
-from feedback_gym.verdict import INVALID_ACTION, Verdict
 
 PROMPT_VERSION = "countdown-critic-v1"
 
@@ -56,37 +53,20 @@ def solution_filter(target: int) -> Scrub:
     return scrub
 
 
-class CountdownBrief:
-    """The Countdown family's critic brief."""
+class CountdownBrief(EvidenceBrief):
+    """The Countdown family's critic brief: the evidence is the ``full`` rule-by-rule feedback."""
 
     family = "countdown"
     prompt_version = PROMPT_VERSION
     system_prompt = SYSTEM_PROMPT
+    evidence_title = "Check results"
 
     def __init__(self) -> None:
-        self._evidence = FullFeedback()
-
-    def problem(self, task: Task) -> str:
-        """The task's prompt (numbers and target)."""
-        return task.prompt
+        super().__init__(FullFeedback())
 
     def reference(self, task: Task) -> tuple[str, str]:
         """One known solution expression."""
         return "A known solution", str(task.reference or "")
-
-    def evidence(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """Which rules the expression broke, as the ``full`` mode shows them."""
-        return "Check results:\n" + self.fallback(verdict, context)
-
-    def settled(self, verdict: Verdict, context: FeedbackContext) -> tuple[str, dict[str, Any]] | None:
-        """Solved, or no expression could be read: the ``full`` text, without asking the critic."""
-        if verdict.solved or verdict.error_kind == INVALID_ACTION:
-            return self.fallback(verdict, context), {"status": "settled"}
-        return None
-
-    def fallback(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """The ``full`` feedback."""
-        return self._evidence(verdict, dataclasses.replace(context, max_turns=context.turn))
 
     def leak_filter(self, task: Task, action: str) -> Scrub:
         """Redact the known solution and any expression that reaches the target."""

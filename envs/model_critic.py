@@ -23,15 +23,16 @@ benchmark summary reports the share of turns that fell back.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from feedback_gym.envs.math.leaks import _merge, _squeeze  # the maths filter's span helpers
 from feedback_gym.errors import ConfigError, CriticFailedError
-from feedback_gym.feedback import FeedbackContext, FeedbackMode, RenderedFeedback
+from feedback_gym.feedback import FeedbackContext, FeedbackMode, RenderedFeedback, render_feedback
 from feedback_gym.tasks import Task
-from feedback_gym.verdict import Verdict
+from feedback_gym.verdict import INVALID_ACTION, Verdict
 
 #: Appended to a fallback critique, so neither the agent nor a reader of the transcript mistakes it.
 FALLBACK_NOTE = (
@@ -98,6 +99,42 @@ class CriticBrief(Protocol):
     def leak_filter(self, task: Task, action: str) -> Scrub:
         """The filter every critic reply on ``action`` passes through."""
         ...
+
+
+class EvidenceBrief:
+    """A brief whose evidence is the family's own deterministic feedback (code's and Countdown's ``full``).
+
+    The critic reads the task's prompt and what ``evidence_mode`` shows the agent, under
+    ``evidence_title``; a solved or unreadable turn is settled with that text, and so is a fallback.
+    Subclasses set the attributes and write ``reference`` and ``leak_filter``.
+    """
+
+    family: str
+    prompt_version: str
+    system_prompt: str
+    evidence_title: str
+
+    def __init__(self, evidence_mode: FeedbackMode) -> None:
+        self._evidence = evidence_mode
+
+    def problem(self, task: Task) -> str:
+        """The task's prompt."""
+        return task.prompt
+
+    def evidence(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """The family's feedback text, under its title."""
+        return f"{self.evidence_title}:\n" + self.fallback(verdict, context)
+
+    def settled(self, verdict: Verdict, context: FeedbackContext) -> tuple[str, dict[str, Any]] | None:
+        """Solved, or nothing could be read: the family's feedback, without asking the critic."""
+        if verdict.solved or verdict.error_kind == INVALID_ACTION:
+            return self.fallback(verdict, context), {"status": "settled"}
+        return None
+
+    def fallback(self, verdict: Verdict, context: FeedbackContext) -> str:
+        """The family's feedback, without an "(N attempts left)" line (the critique adds its own)."""
+        quiet = dataclasses.replace(context, max_turns=context.turn)
+        return render_feedback(self._evidence, verdict, quiet).text
 
 
 def default_critic_options(spec: str) -> dict[str, Any]:

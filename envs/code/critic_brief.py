@@ -8,13 +8,8 @@ reference program are redacted (``[...]``), counted in the critique's details.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
-from feedback_gym.envs.model_critic import Scrub, SecretTextFilter
-from feedback_gym.feedback import FeedbackContext
+from feedback_gym.envs.model_critic import EvidenceBrief, Scrub, SecretTextFilter
 from feedback_gym.tasks import Task
-from feedback_gym.verdict import INVALID_ACTION, Verdict
 
 from .feedback import CodeFullFeedback
 from .schema import LANGUAGE_NAMES
@@ -29,24 +24,16 @@ SYSTEM_PROMPT = (
 )
 
 
-def _quiet(context: FeedbackContext) -> FeedbackContext:
-    """The context with no turns left, so rendered evidence carries no "(N attempts left)" line."""
-    return dataclasses.replace(context, max_turns=context.turn)
-
-
-class CodeBrief:
-    """The code family's critic brief (Python, C and C++)."""
+class CodeBrief(EvidenceBrief):
+    """The code family's critic brief (Python, C and C++): the evidence is the ``full`` test feedback."""
 
     family = "code"
     prompt_version = PROMPT_VERSION
     system_prompt = SYSTEM_PROMPT
+    evidence_title = "Test results"
 
     def __init__(self) -> None:
-        self._evidence = CodeFullFeedback()
-
-    def problem(self, task: Task) -> str:
-        """The task's prompt."""
-        return task.prompt
+        super().__init__(CodeFullFeedback())
 
     def reference(self, task: Task) -> tuple[str, str]:
         """The reference program in a fenced block (empty when the task has none)."""
@@ -55,20 +42,6 @@ class CodeBrief:
         language = str(task.metadata.get("language", "python"))
         name = LANGUAGE_NAMES.get(language, language)
         return f"Reference {name} program", f"```{language}\n{str(task.reference).rstrip()}\n```"
-
-    def evidence(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """The test results as the ``full`` mode shows them to the agent."""
-        return "Test results:\n" + self._evidence(verdict, _quiet(context))
-
-    def settled(self, verdict: Verdict, context: FeedbackContext) -> tuple[str, dict[str, Any]] | None:
-        """Solved, or a reply with no program: the ``full`` text, without asking the critic."""
-        if verdict.solved or verdict.error_kind == INVALID_ACTION:
-            return self._evidence(verdict, _quiet(context)), {"status": "settled"}
-        return None
-
-    def fallback(self, verdict: Verdict, context: FeedbackContext) -> str:
-        """The ``full`` test feedback."""
-        return self._evidence(verdict, _quiet(context))
 
     def leak_filter(self, task: Task, action: str) -> Scrub:
         """Redact code blocks and the reference program's lines (those the agent did not write)."""
