@@ -308,18 +308,17 @@ def train(
     torch.manual_seed(args.seed)
 
     # The policy: resumed from the newest checkpoint, or built from the spec.
-    start_step, resume_state = 0, None
+    if policy is None and args.model.partition(":")[0] not in TRAINABLE_SPECS:
+        raise ConfigError(
+            f"GRPO trains a transformers model; got {args.model!r}; accepted: smollm2, tiny-random, hf:PATH"
+        )
+    start_step, resume_state, initial = 0, None, policy
     if args.resume and checkpoints(out):
         newest = checkpoints(out)[-1]
         resume_state = torch.load(newest / "trainer_state.pt", weights_only=False)
         start_step = int(resume_state["step"])
         policy = TransformersPolicy.from_pretrained(newest, device=args.device, dtype=torch.float32)
     elif policy is None:
-        if args.model.partition(":")[0] not in TRAINABLE_SPECS:
-            raise ConfigError(
-                f"GRPO trains a transformers model; got {args.model!r}; "
-                "accepted: smollm2, tiny-random, hf:PATH"
-            )
         policy = make_policy(args.model, device=args.device, dtype=torch.float32)
     policy.max_new_tokens, policy.temperature, policy.top_p = args.max_new_tokens, args.temperature, 1.0
     model = policy.model
@@ -333,7 +332,12 @@ def train(
     model.config.use_cache = False
     reference = None
     if args.kl_coef > 0:
-        reference = copy.deepcopy(model).requires_grad_(False)
+        # The KL anchor is the model training started from, also after a resume: anchoring to the
+        # checkpoint would reset the penalty to zero and let a resumed run drift further.
+        if resume_state is not None and initial is None:
+            initial = make_policy(args.model, device=args.device, dtype=torch.float32)
+        origin = model if resume_state is None else initial.model
+        reference = copy.deepcopy(origin).eval().requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     if resume_state is not None:
         optimizer.load_state_dict(resume_state["optimizer"])

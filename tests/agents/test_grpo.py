@@ -143,17 +143,21 @@ def test_clipping_stops_the_gradient_once_the_ratio_leaves_the_trust_region():
     assert torch.all(inside.grad < 0) and torch.all(outside.grad == 0)
 
 
-def test_resuming_from_a_checkpoint_replays_the_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("kl_coef", [0.0, 0.1])
+def test_resuming_from_a_checkpoint_replays_the_uninterrupted_run(tmp_path, kl_coef):
+    # With a KL penalty the resumed run must keep the starting model as its anchor, not the checkpoint.
     factory = lambda: DigitsEnv(max_turns=2)  # noqa: E731
-    straight = _args(tmp_path / "a", steps=3)
+    straight = _args(tmp_path / "a", steps=3, kl_coef=kl_coef)
     train(straight, env_factory=factory)
-    interrupted = _args(tmp_path / "b", steps=2)
+    interrupted = _args(tmp_path / "b", steps=2, kl_coef=kl_coef)
     train(interrupted, env_factory=factory)
-    resumed = _args(tmp_path / "b", steps=3, resume=True)
+    resumed = _args(tmp_path / "b", steps=3, resume=True, kl_coef=kl_coef)
     train(resumed, env_factory=factory)
     a, b = _metrics(tmp_path / "a" / "run"), _metrics(tmp_path / "b" / "run")
     assert [m["step"] for m in b] == [1, 2, 3]
-    for key in ("reward_mean", "policy_tokens", "loss"):
+    if kl_coef:
+        assert a[-1]["kl"] > 1e-6  # the policy has moved from its anchor by step 3
+    for key in ("reward_mean", "policy_tokens", "loss", "kl"):
         assert [m[key] for m in a] == pytest.approx([m[key] for m in b], rel=1e-5, abs=1e-7)
     checkpoints = sorted(p.name for p in (tmp_path / "b" / "run" / "checkpoints").iterdir())
     assert checkpoints == ["step-000002", "step-000003"]  # keep_checkpoints=2
