@@ -48,6 +48,7 @@ from feedback_gym.agents.policy import make_policy
 from feedback_gym.agents.rollout import Episode, collect_episodes, make_rollout_envs
 from feedback_gym.agents.train_args import TRAINABLE_SPECS, Args
 from feedback_gym.agents.transformers_policy import TransformersPolicy
+from feedback_gym.env_ids import resolve_env_id
 from feedback_gym.errors import ConfigError, missing_dependency
 
 # ---------------------------------------------------------------------- the pieces of a step
@@ -303,6 +304,8 @@ def train(
     checkpoint (an experiment stops an arm when its budget of generated tokens is spent).
     """
     args.validate()
+    if env_factory is None:
+        resolve_env_id(args.env)  # an unknown id fails now, not after the model has loaded
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)

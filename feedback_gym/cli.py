@@ -136,7 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    from gymnasium.error import DeprecatedEnv, UnregisteredEnv
+
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, UnregisteredEnv, DeprecatedEnv) as err:
+        # A bad argument is the user's to fix: say what is wrong and what is accepted, not a traceback.
+        print(f"feedback-gym {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if args.tune:
         record = tune(
             experiment, args.scale, out / "tuning", args.tune, model=args.model, device=args.device,
-            progress=not args.no_progress, steps=args.steps, seeds=args.seeds, **_settings(args.settings),
+            progress=not args.no_progress, **_overrides(args),
         )
         best = record["best_learning_rate"]
         print(f"validation success@k by learning rate: {record['scores']}; best {best}")
@@ -114,9 +114,7 @@ def run(args: argparse.Namespace) -> int:
         keep_models=args.keep_models,
         command="feedback-gym " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["experiment"]
         else "feedback-gym experiment " + args.name,
-        steps=args.steps,
-        seeds=args.seeds,
-        **_settings(args.settings),
+        **_overrides(args),
     )
     verdict = results["verdict"]
     print(f"{experiment.name}: {verdict['status']}. {verdict['summary']}")
@@ -124,9 +122,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(pairs: list[str]) -> dict[str, Any]:
-    """``--set KEY=VALUE`` pairs as scale overrides (lists read as tuples, like ``seeds``)."""
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The scale overrides: ``--set KEY=VALUE`` pairs (lists read as tuples) plus ``--steps``/``--seeds``."""
     from feedback_gym.cli import parse_kwargs
+    from feedback_gym.errors import ConfigError
 
-    values = parse_kwargs(pairs, "--set")
-    return {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+    values = parse_kwargs(args.settings, "--set")
+    overrides = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+    for key in ("steps", "seeds"):
+        flag = getattr(args, key)
+        if flag is None:
+            continue
+        if key in overrides:
+            raise ConfigError(f"{key} given twice (--{key} and --set {key}=...); give it once")
+        overrides[key] = flag
+    return overrides

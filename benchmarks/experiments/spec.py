@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from feedback_gym.errors import ConfigError
+from feedback_gym.errors import ConfigError, require_int, require_positive_number
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,17 @@ class Scale:
         """Raise :class:`ConfigError` naming the first bad value."""
         for name in ("steps", "eval_every", "tasks_per_step", "max_new_tokens", "heldout_tasks",
                      "validation_tasks", "train_tasks", "eval_samples", "micro_batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"scale: {name} must be >= 1; got {getattr(self, name)}")
-        if self.group_size < 2:
-            raise ConfigError("scale: group_size must be >= 2 (the group mean is the baseline)")
-        if not self.seeds:
-            raise ConfigError("scale: at least one seed")
-        if self.token_budget is not None and self.token_budget < 1:
-            raise ConfigError(f"scale: token_budget must be >= 1 or None; got {self.token_budget}")
+            require_int(f"scale: {name}", getattr(self, name), minimum=1)
+        # Two or more: the group mean is each episode's baseline.
+        require_int("scale: group_size", self.group_size, minimum=2)
+        if not isinstance(self.seeds, tuple) or not self.seeds:
+            raise ConfigError(f"scale: seeds must be a non-empty list of ints; got {self.seeds!r}")
+        for seed in self.seeds:
+            require_int("scale: each seed", seed, minimum=0)
+        require_positive_number("scale: learning_rate", self.learning_rate)
+        require_positive_number("scale: temperature", self.temperature)
+        if self.token_budget is not None:
+            require_int("scale: token_budget (or None)", self.token_budget, minimum=1)
 
 
 #: A judge reads results.json (as a dict) and returns the verdict: status, summary, comparisons.
@@ -110,7 +113,9 @@ class Experiment:
             raise ConfigError(f"{self.name} has no scale {name!r}; accepted: {', '.join(self.scales)}")
         unknown = set(overrides) - set(Scale.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"unknown scale settings {sorted(unknown)}")
+            raise ConfigError(
+                f"unknown scale settings {sorted(unknown)}; accepted: {', '.join(Scale.__dataclass_fields__)}"
+            )
         scale = replace(self.scales[name], **{k: v for k, v in overrides.items() if v is not None})
         scale.validate()
         return scale
