@@ -47,7 +47,7 @@ from feedback_gym.agents.memory import MemoryStore, ReflectionMemory
 from feedback_gym.agents.policy import make_policy
 from feedback_gym.agents.rollout import Episode, collect_episodes, make_rollout_envs
 from feedback_gym.agents.train_args import TRAINABLE_SPECS, Args
-from feedback_gym.agents.transformers_policy import TransformersPolicy
+from feedback_gym.agents.transformers_policy import TransformersPolicy, resolve_device
 from feedback_gym.env_ids import resolve_env_id
 from feedback_gym.errors import ConfigError, missing_dependency
 
@@ -304,8 +304,9 @@ def train(
     checkpoint (an experiment stops an arm when its budget of generated tokens is spent).
     """
     args.validate()
+    resolve_device(args.device)  # an unknown id or device fails now, not after the model has loaded
     if env_factory is None:
-        resolve_env_id(args.env)  # an unknown id fails now, not after the model has loaded
+        resolve_env_id(args.env)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)

@@ -30,10 +30,25 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``"auto"``/``None`` -> ``cuda`` when available, else ``cpu``; anything else is used as given."""
+    """``"auto"``/``None`` -> ``cuda`` when available, else ``cpu``; anything else is used as given.
+
+    A device torch does not know, or a GPU this machine does not have, is a :class:`ConfigError`
+    now, before a model is loaded or a run folder written, not a RuntimeError deep inside torch.
+    """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    accepted = "accepted: auto, cpu, cuda, cuda:N"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"unknown device {device!r}; {accepted}") from None
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"device {device!r}: torch sees no CUDA GPU here; use cpu or auto")
+        if resolved.index is not None and resolved.index >= count:
+            raise ConfigError(f"device {device!r}: there are {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    return resolved
 
 
 def default_dtype(device: torch.device) -> torch.dtype:

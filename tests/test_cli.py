@@ -50,6 +50,10 @@ BAD_ARGUMENTS = {
     "unknown env to train on": (["train", "--env", "NoSuchEnv-v0"], "feedback-gym list"),
     "bad trainer setting": (["train", "--steps", "0"], "steps must be an int >= 1"),
     "unknown env to play": (["play", "NoSuchEnv-v0"], "NoSuchEnv"),
+    "unknown device to train on": (["train", "--device", "tpu"], "accepted: auto, cpu, cuda"),
+    "unknown device to experiment on": (["experiment", "learns-v0", "--device", "tpu"], "auto, cpu"),
+    "no threads": (["experiment", "learns-v0", "--threads", "0"], "--threads must be an int >= 1"),
+    "a report of nothing": (["experiment", "learns-v0", "--report-only"], "run the experiment first"),
 }
 
 

@@ -58,6 +58,7 @@ def add_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """List, report, or run an experiment."""
     from feedback_gym.benchmarks.experiments import EXPERIMENTS, get_experiment
+    from feedback_gym.errors import ConfigError, require_int
 
     if args.list:
         for name in EXPERIMENTS:
@@ -78,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
         from feedback_gym.benchmarks.experiments.report import write_report
 
+        if not (out / "results.json").is_file():
+            raise ConfigError(f"--report-only: no {out / 'results.json'}; run the experiment first")
         results = json.loads((out / "results.json").read_text())
         # Derived data and the spec's own words are refreshed; the measurements are left as they are.
         from feedback_gym.benchmarks.experiments.stats import CI_METHOD
@@ -89,10 +92,10 @@ def run(args: argparse.Namespace) -> int:
         for path in write_report(results, out):
             print(path)
         return 0
-    if args.threads:
+    if args.threads is not None:
         import torch
 
-        torch.set_num_threads(args.threads)
+        torch.set_num_threads(require_int("--threads", args.threads, minimum=1))
     from feedback_gym.benchmarks.experiments.runner import run_experiment, tune
 
     if args.tune:

@@ -62,13 +62,15 @@ def run_experiment(
     configuration is refused, never mixed.
     """
     import feedback_gym  # noqa: F401  (registers the ids)
+    from feedback_gym.agents.transformers_policy import resolve_device
 
     scale = experiment.scale(scale_name, **overrides)
     chosen = [experiment.arm(name) for name in arms] if arms else list(experiment.arms)
     model = model or experiment.model
-    out.mkdir(parents=True, exist_ok=True)
+    resolve_device(device)  # an unusable device fails before the folder is claimed
     if evaluate_on not in ("heldout", "validation"):
         raise ConfigError(f"evaluate_on must be 'heldout' or 'validation'; got {evaluate_on!r}")
+    out.mkdir(parents=True, exist_ok=True)
     config = {"experiment": experiment.name, "scale": scale_name, "settings": asdict(scale), "model": model}
     if evaluate_on != "heldout":
         config["evaluate_on"] = evaluate_on

@@ -107,6 +107,16 @@ def test_bad_sampling_arguments_are_refused(tiny_path, kwargs):
         TransformersPolicy.from_pretrained(tiny_path, device="cpu", **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("tpu", "unknown device 'tpu'; accepted: auto, cpu, cuda"), ("cuda:99", "CUDA GPU")]
+    + ([] if torch.cuda.is_available() else [("cuda", "torch sees no CUDA GPU")]),
+)
+def test_an_unusable_device_is_refused_before_any_weights_load(tiny_path, device, message):
+    with pytest.raises(ConfigError, match=message):
+        TransformersPolicy.from_pretrained(tiny_path, device=device)
+
+
 def test_hf_spec_loads_a_local_checkpoint(tiny_path):
     policy = make_policy(f"hf:{tiny_path}", max_new_tokens=4, device="cpu")
     assert policy.identity()["source"] == str(tiny_path)
