@@ -40,6 +40,20 @@ def curve_points(run: Mapping[str, Any], axis: str, metric: str) -> list[tuple[f
     return [(float(e[X_FIELD[axis]]), float(e[metric]["rate"])) for e in run["evals"]]
 
 
+def aligned(runs: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
+    """Cut the seeds' curves to one length, always keeping each seed's final point last.
+
+    Seeds of a budget-stopped arm end at different steps (13 and 11), so one may have an
+    evaluation more; dropping the surplus from the middle, not the end, keeps the plotted final
+    point the mean of the final checkpoints, the number the report's table gives.
+
+    >>> aligned([[(0, 0.0), (4, 0.1), (8, 0.2), (13, 0.3)], [(0, 0.0), (4, 0.1), (11, 0.2)]])
+    [[(0, 0.0), (4, 0.1), (13, 0.3)], [(0, 0.0), (4, 0.1), (11, 0.2)]]
+    """
+    length = min(len(run) for run in runs)
+    return [run[: length - 1] + run[-1:] for run in runs]
+
+
 def plot_curves(results: Mapping[str, Any], path: Path, axis: str) -> Path:
     """One figure: a panel per metric, a line per arm (seed mean), the seeds' range shaded."""
     try:
@@ -55,10 +69,9 @@ def plot_curves(results: Mapping[str, Any], path: Path, axis: str) -> Path:
     figure, panels = plt.subplots(1, len(metrics), figsize=(10, 3.8), squeeze=False)
     for panel, metric in zip(panels[0], metrics, strict=True):
         for arm, record in results["arms"].items():
-            runs = [curve_points(run, axis, metric) for run in record["runs"].values()]
-            length = min(len(r) for r in runs)
-            xs = np.array([[p[0] for p in r[:length]] for r in runs]).mean(axis=0)
-            ys = np.array([[p[1] for p in r[:length]] for r in runs])
+            runs = aligned([curve_points(run, axis, metric) for run in record["runs"].values()])
+            xs = np.array([[p[0] for p in r] for r in runs]).mean(axis=0)
+            ys = np.array([[p[1] for p in r] for r in runs])
             (line,) = panel.plot(xs, ys.mean(axis=0), marker="o", label=f"{arm} ({len(runs)} seeds)")
             panel.fill_between(xs, ys.min(axis=0), ys.max(axis=0), color=line.get_color(), alpha=0.2)
         panel.set_title(f"held-out {metric.replace('@k', f'@{k}')}")
@@ -197,9 +210,11 @@ def index_table(folders: list[Path]) -> str:
             if main
             else "-"
         )
+        budget = scale.get("token_budget")
+        steps = f"up to {scale['steps']} steps or {budget} tokens" if budget else f"{scale['steps']} steps"
         lines.append(
             f"| {results['experiment']} | {claim['anchor']}: {claim['text']} | **{verdict['status']}**: "
-            f"{measured} | `{scale['name']}`, seeds {list(scale['seeds'])}, {scale['steps']} steps, "
+            f"{measured} | `{scale['name']}`, seeds {list(scale['seeds'])}, {steps}, "
             f"{results['split']['heldout_tasks']} held-out tasks | [report]({folder.name}/report.md) |"
         )
     return "\n".join(lines)

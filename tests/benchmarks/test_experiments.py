@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 import feedback_gym  # noqa: F401  (registers the ids)
@@ -167,6 +168,26 @@ def test_the_learns_judge_reads_the_direction_and_the_interval():
     unfinished = _results([0] * 40, [1] * 40)
     unfinished["arms"]["grpo"]["runs"]["0"]["complete"] = False
     assert judge(unfinished)["status"] == "incomplete"
+
+
+def test_a_few_tasks_won_one_way_do_not_make_a_difference_significant():
+    # 4 of 64 tasks solved by one side only: an exact sign test gives p = 0.125. The percentile
+    # bootstrap alone puts its interval above zero; the reported interval must not.
+    from feedback_gym.benchmarks.experiments.stats import (
+        BOOTSTRAP_RESAMPLES,
+        excludes_zero,
+        paired_difference,
+    )
+
+    a, b = [[1]] * 4 + [[0]] * 60, [[0]] * 64
+    draws = np.random.default_rng(0).integers(0, 64, size=(BOOTSTRAP_RESAMPLES, 64))
+    assert np.quantile((np.array(a)[:, 0] - np.array(b)[:, 0])[draws].mean(axis=1), 0.025) > 0
+    few = paired_difference(a, b)
+    assert few["difference"] == pytest.approx(4 / 64) and excludes_zero(few) == 0
+    many = paired_difference([[1]] * 16 + [[0]] * 48, b)
+    assert excludes_zero(many) == 1  # 16 of 64, all one way: clearly above zero
+    swapped = paired_difference(b, a)
+    assert (swapped["ci_low"], swapped["ci_high"]) == pytest.approx((-few["ci_high"], -few["ci_low"]))
 
 
 @pytest.mark.slow
