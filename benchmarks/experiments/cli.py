@@ -30,7 +30,7 @@ def add_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("name", nargs="?", help="the experiment (see --list)")
     parser.add_argument("--list", action="store_true", help="name the experiments and exit")
     parser.add_argument("--scale", default="cpu", choices=SCALES,
-                        help="compute scale (default cpu: learns-v0 26 min on 2 cores; gpu: one GPU)")
+                        help="compute scale (default cpu: 26-37 min per experiment on 2 cores; gpu: one GPU)")
     parser.add_argument("--out", type=Path, help="output folder (default runs/experiments/NAME-SCALE)")
     parser.add_argument("--model", help="policy spec to train instead of the experiment's (e.g. tiny-random)")
     parser.add_argument("--arm", action="append", dest="arms", help="run only this arm (repeatable)")

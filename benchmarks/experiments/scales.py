@@ -1,9 +1,9 @@
 """The compute scales every experiment offers, so ``--scale`` means the same thing for all three.
 
 - ``tiny``: seconds, for the tests (with ``--model tiny-random``); shows only that the code runs.
-- ``quick``: a few minutes of CPU; what fitted on the shared, loaded machine the two-arm reports were made on.
-- ``cpu`` (default): learns-v0 took 26 minutes wall on the 2-core machine (load 1-5, ``--threads 1``);
-  a two-arm experiment about twice that (estimated).
+- ``quick``: a few minutes of CPU, to try a change before a full run.
+- ``cpu`` (default): measured on the 2-core machine with ``--threads 1``: learns-v0 26 minutes
+  wall (load 1-5); unary-feedback-v0 and textual-vs-binary-v0 37 minutes each, run side by side.
 - ``gpu``: the configuration for one GPU (more tasks, steps and a larger batch; estimated, not yet
   run: no GPU was lent to this work).
 
@@ -23,13 +23,13 @@ TINY = Scale(
 QUICK = Scale(
     steps=4, eval_every=2, seeds=(0, 1), tasks_per_step=2, group_size=4, max_new_tokens=24,
     heldout_tasks=32, validation_tasks=16, train_tasks=500, learning_rate=2e-5,
-    minutes="about 10-15 minutes per experiment on the loaded 2-core machine the committed results come from",
+    minutes="about 10-15 minutes per experiment on a loaded 2-core machine",
 )
 CPU = Scale(
     steps=8, eval_every=4, seeds=(0, 1), tasks_per_step=4, group_size=4, max_new_tokens=24,
     heldout_tasks=64, learning_rate=2e-5,
-    minutes="learns-v0: 26 minutes measured on the 2-core machine (load 1-5, --threads 1); a two-arm "
-    "experiment about twice that (estimated)",
+    minutes="measured on 2 cores with --threads 1: learns-v0 26 minutes; unary-feedback-v0 and "
+    "textual-vs-binary-v0 37 minutes each, run side by side",
 )
 GPU = Scale(
     steps=60, eval_every=10, seeds=(0, 1), tasks_per_step=16, group_size=8, max_new_tokens=64,
