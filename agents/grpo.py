@@ -304,18 +304,19 @@ def train(
     checkpoint (an experiment stops an arm when its budget of generated tokens is spent).
     """
     args.validate()
-    resolve_device(args.device)  # an unknown id or device fails now, not after the model has loaded
+    # An unknown device, env id or model spec fails now, before a folder is written or a model loaded.
+    resolve_device(args.device)
     if env_factory is None:
         resolve_env_id(args.env)
+    if policy is None and args.model.partition(":")[0] not in TRAINABLE_SPECS:
+        raise ConfigError(
+            f"GRPO trains a transformers model; got {args.model!r}; accepted: smollm2, tiny-random, hf:PATH"
+        )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
 
     # The policy: resumed from the newest checkpoint, or built from the spec.
-    if policy is None and args.model.partition(":")[0] not in TRAINABLE_SPECS:
-        raise ConfigError(
-            f"GRPO trains a transformers model; got {args.model!r}; accepted: smollm2, tiny-random, hf:PATH"
-        )
     start_step, resume_state, initial = 0, None, policy
     if args.resume and checkpoints(out):
         newest = checkpoints(out)[-1]

@@ -86,10 +86,7 @@ def run_cli(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return _run(args)
-    except ConfigError as err:
-        print(f"feedback-gym bench: error: {err}", file=sys.stderr)
-        return 2
+        return _run(args)  # a ConfigError is reported by feedback_gym.cli.main (exit 2)
     except KeyboardInterrupt:
         print("\ninterrupted; run the same command again to resume where it stopped", file=sys.stderr)
         return 130

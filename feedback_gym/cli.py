@@ -77,11 +77,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 
     import feedback_gym  # noqa: F401  (registers the ids)
 
-    try:
-        kwargs = parse_kwargs(args.kwarg)
-    except ConfigError as err:
-        raise SystemExit(str(err)) from None
-    env = gym.make(args.env_id, **kwargs)
+    env = gym.make(args.env_id, **parse_kwargs(args.kwarg))
     options = {"task_id": args.task_id} if args.task_id else None
     obs, info = env.reset(seed=args.seed, options=options)
     print(f"== {args.env_id} | task {info['task_id']} ==\n\n{obs}\n")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import feedback_gym
 
 
-def _cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feedback_gym.cli", *args],
-        input=stdin, capture_output=True, text=True, timeout=120, check=False,
+        input=stdin, capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
     )
 
 
@@ -63,10 +64,7 @@ def test_a_bad_argument_is_one_error_line_not_a_traceback(tmp_path, case: str) -
     argv, expected = BAD_ARGUMENTS[case]
     if argv[0] in ("experiment", "train"):
         argv = [*argv, "--out", str(tmp_path / "out")]
-    result = subprocess.run(
-        [sys.executable, "-m", "feedback_gym.cli", *argv],
-        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
-    )
+    result = _cli(*argv, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert f"feedback-gym {argv[0]}: error:" in result.stderr and expected in result.stderr, result.stderr
